@@ -1,0 +1,170 @@
+"""The connection factory: attaches the feed snapshot, mirrors write-backs, creates the views.
+
+Storage (README "存储设计"): DuckDB lets one process write a file, so the feeds and the
+write-backs live apart.
+- `fourguard.duckdb` holds the loaded feeds. Only `ingest` writes it, and never in place: it
+  copies the file, loads into the copy and renames it over the original (`os.replace`). Readers
+  keep the snapshot they opened until they reconnect; a failed or killed load leaves the
+  original untouched.
+- `fourguard.writes.sqlite` holds what people do in the app (issue assignments, county
+  switches). SQLite allows many processes to write with short locks, so the app and the CLI
+  write it any time, also while a load runs.
+- A reader connection is an in-memory DuckDB that ATTACHes the snapshot read-only as `raw`,
+  mirrors the write-back tables into memory (`wb_*`, refreshed when SQLite's data changes) and
+  creates the views from sql/.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from pathlib import Path
+
+import duckdb
+
+from . import store
+from .config import Settings, settings
+
+SQL_DIR = Path(__file__).parent / "sql"
+LAYERS = ("staging", "metrics")
+
+
+def read_sql(relpath: str) -> str:
+    """The text of one SQL file under fourguard/sql."""
+    return (SQL_DIR / relpath).read_text(encoding="utf-8")
+
+
+def create_raw_tables(con: duckdb.DuckDBPyConnection, schema: str = "raw") -> None:
+    """Create the feed tables in the attached database `schema` if missing."""
+    con.execute(f"USE {schema}")
+    try:
+        con.execute(read_sql("raw/tables.sql"))
+    finally:
+        con.execute("USE memory")
+
+
+def _config_tables(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
+    """Rule settings and the working-day calendar as tables, so SQL can join them."""
+    con.execute("CREATE OR REPLACE TABLE cfg_intervals (rule VARCHAR, hours DOUBLE)")
+    con.executemany("INSERT INTO cfg_intervals VALUES (?, ?)",
+                    [(k, float(v)) for k, v in s.intervals_hours.items()])
+    con.execute("CREATE OR REPLACE TABLE cfg_settings (key VARCHAR, value DOUBLE)")
+    con.executemany("INSERT INTO cfg_settings VALUES (?, ?)", [
+        ("recheck_limit_hours", s.recheck_limit_hours),
+        ("shutdown_limit_days", s.shutdown_limit_days),
+        ("output_coverage_target", s.output_coverage_target),
+        ("hut_headcount", s.hut_headcount),
+        ("cluster_window_hours", s.cluster_window_hours),
+        ("alert_lookback_days", s.alert_lookback_days),
+    ])
+    con.execute("CREATE OR REPLACE TABLE cfg_issue_limits (category VARCHAR, workdays INTEGER)")
+    con.executemany("INSERT INTO cfg_issue_limits VALUES (?, ?)",
+                    [(k, int(v)) for k, v in s.issue_limit_workdays.items()])
+    con.execute("CREATE OR REPLACE TABLE cfg_calendar (day DATE, is_workday BOOLEAN)")
+    con.executemany("INSERT INTO cfg_calendar VALUES (?, ?)", workday_calendar())
+
+
+def workday_calendar(first: int = 2019, last: int = 2027) -> list[tuple[dt.date, bool]]:
+    """Official working days (holidays and 调休 make-up days) from chinese-calendar."""
+    import chinese_calendar
+
+    out = []
+    day = dt.date(first, 1, 1)
+    while day.year <= last:
+        try:
+            work = chinese_calendar.is_workday(day)
+        except NotImplementedError:  # beyond the library's published years: plain weekdays
+            work = day.weekday() < 5
+        out.append((day, work))
+        day += dt.timedelta(days=1)
+    return out
+
+
+def _regions_table(con: duckdb.DuckDBPyConnection) -> None:
+    from . import regions
+
+    df = regions.load_regions()[["code", "name", "level", "parent_code", "city_code", "city_name", "lng", "lat"]]
+    con.register("_regions_df", df)
+    con.execute("CREATE OR REPLACE TABLE regions AS SELECT * FROM _regions_df")
+    con.unregister("_regions_df")
+
+
+def create_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every view/macro in sql/staging then sql/metrics, in dependency order."""
+    for layer in LAYERS:
+        pending = sorted((SQL_DIR / layer).glob("*.sql"))
+        # Files may reference each other; retry until a pass makes no progress.
+        while pending:
+            failed = []
+            for path in pending:
+                try:
+                    con.execute(path.read_text(encoding="utf-8"))
+                except duckdb.CatalogException:
+                    failed.append(path)
+            if len(failed) == len(pending):
+                con.execute(failed[0].read_text(encoding="utf-8"))  # raise the real error
+            pending = failed
+
+
+class Reader:
+    """A reader over one snapshot of the feeds plus live write-backs; hand out `cursor()`s."""
+
+    def __init__(self, db_path: Path, s: Settings | None = None):
+        self.settings = s or settings()
+        self.db_path = Path(db_path)
+        self.snapshot = snapshot_id(self.db_path)
+        self.con = duckdb.connect(":memory:", config={"threads": 2})
+        if self.db_path.exists():
+            self.con.execute("ATTACH ? AS raw (READ_ONLY)", [str(self.db_path)])
+        else:  # no load yet: an empty schema so every view still answers
+            self.con.execute("ATTACH ':memory:' AS raw")
+            create_raw_tables(self.con)
+        _config_tables(self.con, self.settings)
+        _regions_table(self.con)
+        self._wb_version = None
+        self._lock = threading.Lock()
+        self.refresh_writebacks()
+        create_views(self.con)
+
+    def refresh_writebacks(self) -> None:
+        """Mirror the SQLite write-back tables when they changed since the last look."""
+        path = store.store_path(self.db_path)
+        with self._lock:
+            version = store.version(path)
+            if version == self._wb_version and self._wb_version is not None:
+                return
+            tables = store.read_tables(path)
+            self.con.execute("BEGIN")
+            for name, df in tables.items():
+                self.con.register("_wb_df", df)
+                self.con.execute(f"CREATE OR REPLACE TABLE wb_{name} AS SELECT * FROM _wb_df")
+                self.con.unregister("_wb_df")
+            self.con.execute("COMMIT")
+            self._wb_version = version
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for one thread; write-backs are refreshed first."""
+        self.refresh_writebacks()
+        return self.con.cursor()
+
+    def is_current(self) -> bool:
+        """False once ingest has replaced the snapshot this reader sees."""
+        return snapshot_id(self.db_path) == self.snapshot
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def snapshot_id(db_path: Path) -> tuple | None:
+    """Identity of the feed file on disk: changes when ingest swaps in a new snapshot."""
+    try:
+        st = os.stat(db_path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def connect(db_path: str | os.PathLike | None = None, s: Settings | None = None) -> Reader:
+    """Open a reader on the feed database (default from settings)."""
+    s = s or settings()
+    return Reader(Path(db_path) if db_path else s.db_path, s)

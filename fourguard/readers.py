@@ -1,0 +1,313 @@
+"""Read one provider file into a DuckDB table of text columns: format, encoding, title rows.
+
+Whatever the file, the result is the same shape: a table `src` whose columns are the feed's
+canonical names (all VARCHAR) plus `_line` (the row's line in the file), and a list of
+malformed lines that could not be split into columns.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from . import feeds
+
+HEAD_ROWS = 20  # a header is looked for in this many rows from the top
+ID_LIKE = r"(\d{6})\d{8}(\d{3}[\dXx])"  # an 18-character ID anywhere in free text
+
+
+class RefusedFile(Exception):
+    """The file cannot be a feed; the message names the file and the problem."""
+
+
+@dataclass
+class SourceFile:
+    """What was found out about a file before loading it."""
+
+    path: Path
+    file_format: str = ""
+    encoding: str = ""
+    feed: feeds.Feed | None = None
+    header_line: int = 0              # 1-based line/row of the header
+    mapping: dict = field(default_factory=dict)  # position -> canonical column
+    malformed: list = field(default_factory=list)  # (line, problem, raw text)
+
+
+def sniff_format(path: Path) -> str:
+    """csv | xlsx | parquet, from the magic bytes first and the extension second."""
+    with open(path, "rb") as fh:
+        magic = fh.read(8)
+    if magic.startswith(b"PAR1"):
+        return "parquet"
+    if magic.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if magic.startswith(b"\xd0\xcf\x11\xe0"):
+        raise RefusedFile(f"{path.name}: 这是旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV 后再导入")
+    ext = path.suffix.lower()
+    if ext in (".xlsx", ".xlsm", ".parquet"):
+        raise RefusedFile(f"{path.name}: 扩展名是 {ext}，但文件内容不是该格式（文件可能已损坏或被截断）")
+    return "csv"
+
+
+def detect_encoding(path: Path) -> str:
+    """utf-8-sig, utf-8 or gb18030, checked over the whole file; refuses binary data."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            candidates = ["utf-8-sig"]
+        elif head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            candidates = ["utf-16"]
+        else:
+            candidates = ["utf-8", "gb18030"]
+    for enc in candidates:
+        decoder = codecs.getincrementaldecoder(enc)()
+        try:
+            with open(path, "rb") as fh:
+                while chunk := fh.read(1 << 22):
+                    text = decoder.decode(chunk)
+                    if "\x00" in text:
+                        raise RefusedFile(f"{path.name}: 文件含二进制内容（NUL 字节），不是文本表格")
+                decoder.decode(b"", final=True)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    raise RefusedFile(f"{path.name}: 无法识别文件编码（既不是 UTF-8 也不是 GB18030/GBK），请另存为 UTF-8 CSV")
+
+
+def _find_header(rows: list[list[str]], name: str) -> tuple[int, feeds.Feed, dict]:
+    """Index of the header row among the first rows, the feed it names, and its column mapping."""
+    best = None
+    for i, row in enumerate(rows[:HEAD_ROWS]):
+        cells = ["" if c is None else str(c) for c in row]
+        if not any(c.strip() for c in cells):
+            continue
+        feed, mapping, missing = feeds.match_feed(cells)
+        if feed is None:
+            continue
+        if not missing:
+            return i, feed, mapping
+        if best is None or len(mapping) > len(best[2]):
+            best = (i, feed, mapping, missing)
+    if best is not None:
+        _, feed, _, missing = best
+        labels = "、".join(feed.column(m).header for m in missing)
+        raise RefusedFile(f"{name}: 看起来是「{feed.label}」，但缺少必需列：{labels}")
+    raise RefusedFile(f"{name}: 前 {HEAD_ROWS} 行中找不到可识别的表头（无法判断是哪类数据），"
+                      "请确认文件是白名单企业、花名册、核酸检测、场所码、生产日报、诉求或县区状态之一")
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, src: SourceFile, tmpdir: Path) -> None:
+    path = src.path
+    src.encoding = detect_encoding(path)
+    with open(path, encoding=src.encoding, newline="") as fh:
+        head = [fh.readline() for _ in range(HEAD_ROWS)]
+    sample = "".join(head)
+    if not sample.strip():
+        raise RefusedFile(f"{path.name}: 文件是空的")
+    try:
+        delim = csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
+    except csv.Error:
+        delim = ","
+    rows = list(csv.reader(io.StringIO(sample), delimiter=delim))
+    idx, src.feed, src.mapping = _find_header(rows, path.name)
+    ncols = len(rows[idx])
+    readable = path
+    if src.encoding not in ("utf-8", "utf-8-sig"):
+        readable = tmpdir / (path.stem + ".utf8.csv")
+        with open(path, encoding=src.encoding, newline="") as fin, \
+                open(readable, "w", encoding="utf-8", newline="") as fout:
+            while chunk := fin.read(1 << 22):
+                fout.write(chunk)
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
+    con.execute("DROP TABLE IF EXISTS rej; DROP TABLE IF EXISTS rejscan")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE src_raw AS
+            SELECT *, row_number() OVER () AS _row FROM read_csv(?, header=false, skip=?,
+              columns={columns}, delim=?, quote='"', escape='"', strict_mode=false,
+              store_rejects=true, rejects_table='rej', rejects_scan='rejscan', max_line_size=10000000,
+              encoding='utf-8')""",
+        [str(readable), idx + 1, delim])
+    src.header_line = idx + 1
+    for line, err, raw, msg in con.execute(
+            "SELECT line, any_value(error_type ORDER BY column_idx), any_value(csv_line), "
+            "any_value(error_message ORDER BY column_idx) FROM rej GROUP BY line ORDER BY line").fetchall():
+        problem = {"MISSING COLUMNS": "列数少于表头", "TOO MANY COLUMNS": "列数多于表头"}.get(
+            err, f"无法按 CSV 解析（{err}）")
+        src.malformed.append((line, f"第 {line} 行{problem}（{msg}），该行未导入，请检查是否有多余或缺失的分隔符", raw))
+    _select_mapped(con, src, "c{}", line_expr=f"_row + {idx + 1}")
+
+
+def _cell_text(value, is_id: bool) -> str | None:
+    """An Excel cell as the text a clerk would have typed; numbers in ID columns are marked."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+            return None
+        if is_id:
+            return f"NUMERIC:{value:.6G}"
+        if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M:%S")
+    if isinstance(value, dt.timedelta):  # calamine returns durations for some time formats
+        return str(value)
+    return str(value)
+
+
+def _read_xlsx(con: duckdb.DuckDBPyConnection, src: SourceFile) -> None:
+    from python_calamine import CalamineWorkbook
+
+    src.encoding = "xlsx"
+    try:
+        wb = CalamineWorkbook.from_path(str(src.path))
+        sheet = wb.get_sheet_by_index(0)
+        rows = sheet.to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises its own error types for broken zips
+        raise RefusedFile(f"{src.path.name}: 无法读取 Excel 文件（{exc}）") from exc
+    head = [[_cell_text(c, False) or "" for c in r] for r in rows[:HEAD_ROWS]]
+    idx, src.feed, src.mapping = _find_header(head, src.path.name)
+    src.header_line = idx + 1
+    id_cols = {i for i, name in src.mapping.items() if src.feed.column(name).kind == "id"}
+    data = rows[idx + 1:]
+    arrays, names = [], []
+    for i, name in sorted(src.mapping.items()):
+        arrays.append(pa.array([_cell_text(r[i], i in id_cols) if i < len(r) else None for r in data],
+                               type=pa.string()))
+        names.append(name)
+    arrays.append(pa.array(range(idx + 2, idx + 2 + len(data)), type=pa.int64()))
+    names.append("_line")
+    table = pa.Table.from_arrays(arrays, names=names)
+    # Rows that are empty in every mapped column are Excel's trailing blank area, not data.
+    con.register("_xlsx", table)
+    nonempty = " OR ".join(f'"{n}" IS NOT NULL' for n in names[:-1])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE src AS SELECT * FROM _xlsx WHERE {nonempty}")
+    con.unregister("_xlsx")
+    _add_missing_columns(con, src)
+
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, src: SourceFile) -> None:
+    src.encoding = "parquet"
+    try:
+        cols = con.execute("SELECT name FROM parquet_schema(?) WHERE num_children IS NULL",
+                           [str(src.path)]).fetchall()
+    except duckdb.Error as exc:
+        raise RefusedFile(f"{src.path.name}: 无法读取 Parquet 文件（{exc}）") from exc
+    headers = [c[0] for c in cols]
+    src.feed, src.mapping, missing = feeds.match_feed(headers)
+    if src.feed is None:
+        raise RefusedFile(f"{src.path.name}: Parquet 列名无法识别为任何数据类型")
+    if missing:
+        labels = "、".join(src.feed.column(m).header for m in missing)
+        raise RefusedFile(f"{src.path.name}: 看起来是「{src.feed.label}」，但缺少必需列：{labels}")
+    con.execute("CREATE OR REPLACE TEMP TABLE src_raw AS SELECT *, row_number() OVER () AS _row "
+                "FROM read_parquet(?)", [str(src.path)])
+    quoted = {i: '"' + h.replace('"', '""') + '"' for i, h in enumerate(headers)}
+    _select_mapped(con, src, None, line_expr="_row", quoted=quoted)
+
+
+def _select_mapped(con, src: SourceFile, pattern: str | None, line_expr: str, quoted: dict | None = None):
+    parts = []
+    for i, name in sorted(src.mapping.items()):
+        col = quoted[i] if quoted else pattern.format(i)
+        parts.append(f"CAST({col} AS VARCHAR) AS {name}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE src AS SELECT {', '.join(parts)}, {line_expr} AS _line FROM src_raw")
+    con.execute("DROP TABLE src_raw")
+    _add_missing_columns(con, src)
+
+
+def _add_missing_columns(con, src: SourceFile) -> None:
+    """Optional columns the file lacks become NULL columns, so validation SQL is one shape."""
+    present = set(src.mapping.values())
+    for col in src.feed.columns:
+        if col.name not in present:
+            con.execute(f"ALTER TABLE src ADD COLUMN {col.name} VARCHAR")
+
+
+def read_source(con: duckdb.DuckDBPyConnection, path: Path, tmpdir: Path) -> SourceFile:
+    """Detect and read one file into temp table `src`; raises RefusedFile naming the problem."""
+    path = Path(path)
+    if not path.exists():
+        raise RefusedFile(f"{path}: 文件不存在")
+    if path.stat().st_size == 0:
+        raise RefusedFile(f"{path.name}: 文件是空的（0 字节）")
+    src = SourceFile(path=path, file_format=sniff_format(path))
+    if src.file_format == "xlsx":
+        _read_xlsx(con, src)
+    elif src.file_format == "parquet":
+        _read_parquet(con, src)
+    else:
+        _read_csv(con, src, tmpdir)
+    return src
+
+
+def tempdir() -> tempfile.TemporaryDirectory:
+    """Scratch space for transcoded copies, beside the system temp dir."""
+    return tempfile.TemporaryDirectory(prefix="fourguard-", dir=os.environ.get("FOURGUARD_TMP"))
+
+
+def peek_feed(path: Path) -> feeds.Feed:
+    """The feed a file holds, from its first rows only (to order a batch before loading it)."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        raise RefusedFile(f"{path}: 文件不存在或为空")
+    fmt = sniff_format(path)
+    if fmt == "parquet":
+        con = duckdb.connect()
+        try:
+            headers = [r[0] for r in con.execute("SELECT name FROM parquet_schema(?) WHERE num_children IS NULL",
+                                                 [str(path)]).fetchall()]
+        except duckdb.Error as exc:
+            raise RefusedFile(f"{path.name}: 无法读取 Parquet 文件（{exc}）") from exc
+        finally:
+            con.close()
+        feed, _, _ = feeds.match_feed(headers)
+        if feed is None:
+            raise RefusedFile(f"{path.name}: 列名无法识别")
+        return feed
+    if fmt == "xlsx":
+        from python_calamine import CalamineWorkbook
+        try:
+            sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+            rows = sheet.to_python(nrows=HEAD_ROWS)
+        except Exception as exc:
+            raise RefusedFile(f"{path.name}: 无法读取 Excel 文件（{exc}）") from exc
+        head = [[_cell_text(c, False) or "" for c in r] for r in rows]
+    else:
+        with open(path, "rb") as fh:
+            raw = fh.read(1 << 16)
+        text = None
+        for enc in ("utf-8-sig", "gb18030"):
+            try:
+                text = raw.decode(enc)
+                break
+            except UnicodeDecodeError as exc:
+                if exc.start > len(raw) - 4:  # a character cut by the 64 KB boundary
+                    text = raw[:exc.start].decode(enc)
+                    break
+        if text is None:
+            raise RefusedFile(f"{path.name}: 无法识别文件编码")
+        lines = text.splitlines()[:HEAD_ROWS]
+        try:
+            delim = csv.Sniffer().sniff("\n".join(lines), delimiters=",\t;|").delimiter
+        except csv.Error:
+            delim = ","
+        head = list(csv.reader(lines, delimiter=delim))
+    _, feed, _ = _find_header(head, path.name)
+    return feed

@@ -1,0 +1,156 @@
+-- The loaded feeds: typed, validated rows exactly as providers sent them (ID numbers hashed).
+-- Written only by `fourguard ingest`; every other layer reads them through views.
+-- person_key = first 128 bits of sha256(hash_key || '|' || id_number); id_masked = 4113**********1234.
+
+-- one row per enterprise ever listed; key: credit_code
+CREATE TABLE IF NOT EXISTS enterprises (
+    credit_code VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    county_code VARCHAR NOT NULL,
+    sector VARCHAR NOT NULL,
+    headcount INTEGER NOT NULL,
+    annual_output_wan_yuan DOUBLE,
+    lng DOUBLE,
+    lat DOUBLE,
+    cadre VARCHAR,
+    listed_on DATE NOT NULL,
+    removed_on DATE,
+    has_sampling_hut BOOLEAN,
+    closed_loop_capable BOOLEAN,
+    source_file VARCHAR,
+    loaded_at TIMESTAMP
+);
+
+-- one row per county per state change; key: county_code, since
+CREATE TABLE IF NOT EXISTS county_states (
+    county_code VARCHAR NOT NULL,
+    state VARCHAR NOT NULL,
+    since TIMESTAMP NOT NULL,
+    source_file VARCHAR,
+    loaded_at TIMESTAMP
+);
+
+-- one row per county per sector: the sector's whole output value (R6 denominator); key: county_code, sector
+CREATE TABLE IF NOT EXISTS sector_outputs (
+    county_code VARCHAR NOT NULL,
+    sector VARCHAR NOT NULL,
+    sector_output_wan_yuan DOUBLE NOT NULL,
+    source_file VARCHAR,
+    loaded_at TIMESTAMP
+);
+
+-- one row per person per enterprise roster; key: credit_code, person_key
+CREATE TABLE IF NOT EXISTS employees (
+    credit_code VARCHAR NOT NULL,
+    person_key UHUGEINT NOT NULL,
+    id_masked VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    job_type VARCHAR NOT NULL,
+    source_file VARCHAR,
+    loaded_at TIMESTAMP
+);
+
+-- one row per listed place of an enterprise; key: credit_code, place_name
+CREATE TABLE IF NOT EXISTS places (
+    credit_code VARCHAR NOT NULL,
+    place_name VARCHAR NOT NULL,
+    place_code VARCHAR,
+    kind VARCHAR NOT NULL,
+    source_file VARCHAR,
+    loaded_at TIMESTAMP
+);
+
+-- one row per enterprise per day; key: credit_code, report_date
+CREATE TABLE IF NOT EXISTS production (
+    credit_code VARCHAR NOT NULL,
+    report_date DATE NOT NULL,
+    status VARCHAR NOT NULL,
+    output_wan_yuan DOUBLE,
+    capacity_pct DOUBLE,
+    on_duty INTEGER,
+    power_kwh DOUBLE,
+    source_file VARCHAR,
+    loaded_at TIMESTAMP
+);
+
+-- one row per issue as the feed last reported it; key: issue_id (app write-backs live elsewhere)
+CREATE TABLE IF NOT EXISTS issues (
+    issue_id VARCHAR NOT NULL,
+    credit_code VARCHAR NOT NULL,
+    category VARCHAR NOT NULL,
+    detail VARCHAR NOT NULL,
+    reported_at TIMESTAMP NOT NULL,
+    source VARCHAR,
+    status VARCHAR,
+    status_at TIMESTAMP,
+    department VARCHAR,
+    assignee VARCHAR,
+    assigned_at TIMESTAMP,
+    deadline_at TIMESTAMP,
+    resolved_at TIMESTAMP,
+    revisit VARCHAR,
+    source_file VARCHAR,
+    loaded_at TIMESTAMP
+);
+
+-- one row per person per sample; key: sample_id, person_key
+CREATE TABLE IF NOT EXISTS tests (
+    sample_id VARCHAR NOT NULL,
+    person_key UHUGEINT NOT NULL,
+    id_masked VARCHAR NOT NULL,
+    name VARCHAR,
+    sampled_at TIMESTAMP NOT NULL,
+    result VARCHAR NOT NULL,
+    resulted_at TIMESTAMP,
+    tube VARCHAR NOT NULL,
+    pool_id VARCHAR,
+    site VARCHAR,
+    source_file VARCHAR,
+    loaded_at TIMESTAMP
+);
+
+-- one row per scan; key: place_code, person_key, scanned_at
+CREATE TABLE IF NOT EXISTS scans (
+    place_code VARCHAR NOT NULL,
+    person_key UHUGEINT NOT NULL,
+    id_masked VARCHAR NOT NULL,
+    scanned_at TIMESTAMP NOT NULL,
+    health_code VARCHAR NOT NULL,
+    source_file VARCHAR,
+    loaded_at TIMESTAMP
+);
+
+-- one row per rejected row; key: feed, reason_code, raw_row. raw_row holds canonical columns, ID masked.
+CREATE TABLE IF NOT EXISTS quarantine (
+    file VARCHAR NOT NULL,
+    feed VARCHAR NOT NULL,
+    line BIGINT,
+    reason_code VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    retryable BOOLEAN NOT NULL,
+    raw_row VARCHAR NOT NULL,
+    person_key UHUGEINT,
+    quarantined_at TIMESTAMP NOT NULL,
+    resolved_at TIMESTAMP
+);
+
+-- one row per file per ingest attempt
+CREATE TABLE IF NOT EXISTS ingest_log (
+    run_id VARCHAR NOT NULL,
+    file VARCHAR NOT NULL,
+    file_sha256 VARCHAR,
+    feed VARCHAR,
+    file_format VARCHAR,
+    encoding VARCHAR,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    seconds DOUBLE,
+    rows_read BIGINT,
+    rows_inserted BIGINT,
+    rows_updated BIGINT,
+    rows_unchanged BIGINT,
+    rows_quarantined BIGINT,
+    status VARCHAR NOT NULL,     -- loaded | refused | skipped | retried
+    message VARCHAR,
+    max_data_at TIMESTAMP        -- latest timestamp in the file's rows (freshness)
+);

@@ -1,0 +1,170 @@
+"""Row validation as SQL built from the feed specs: typed values plus the first reason a row is bad.
+
+Only column names and constants from `feeds.py` are written into SQL text; file values stay
+data, and the hash key and clock come in as bound parameters ($hash_key, $now_limit).
+"""
+from __future__ import annotations
+
+from . import feeds
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)          # GB 11643
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"                                # GB 32100
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+TS_FORMATS = (
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M", "%Y年%m月%d日%H:%M:%S", "%Y年%m月%d日%H:%M", "%Y年%m月%d日 %H时%M分",
+    "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y%m%d %H:%M:%S", "%Y%m%d%H%M%S",
+    "%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y.%m.%d", "%Y%m%d",
+)
+BOOL_TRUE = ("是", "有", "Y", "YES", "TRUE", "1", "√")
+BOOL_FALSE = ("否", "无", "N", "NO", "FALSE", "0", "×")
+
+
+def lit(text: str) -> str:
+    """A SQL string literal for a constant from our own code."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def lit_list(values) -> str:
+    return "[" + ", ".join(lit(v) for v in values) + "]"
+
+
+def mask_sql(expr: str) -> str:
+    """4113**********1234 for 18 characters; shorter values keep only their ends."""
+    return (f"CASE WHEN length({expr}) >= 8 THEN substr({expr}, 1, 4) || repeat('*', length({expr}) - 8) "
+            f"|| right({expr}, 4) ELSE repeat('*', length({expr})) END")
+
+
+def mask_id(value: str | None) -> str | None:
+    """The Python twin of mask_sql, for raw rows and messages."""
+    if value is None:
+        return None
+    v = str(value)
+    return v[:4] + "*" * (len(v) - 8) + v[-4:] if len(v) >= 8 else "*" * len(v)
+
+
+def _id_check_sql(n: str) -> str:
+    total = " + ".join(f"try_cast(substr({n}, {i + 1}, 1) AS INT) * {w}" for i, w in enumerate(ID_WEIGHTS))
+    return f"substr('10X98765432', (({total}) % 11) + 1, 1)"
+
+
+def _uscc_check_sql(n: str) -> str:
+    a = lit(USCC_ALPHABET)
+    total = " + ".join(f"(strpos({a}, substr({n}, {i + 1}, 1)) - 1) * {w}" for i, w in enumerate(USCC_WEIGHTS))
+    return f"substr({a}, ((31 - (({total}) % 31)) % 31) + 1, 1)"
+
+
+def parse_ts_sql(v: str) -> str:
+    """Text to TIMESTAMP: the usual formats, Excel serial days, NULL when none fits."""
+    return (f"CASE WHEN regexp_full_match({v}, '\\d{{5}}(\\.\\d+)?') AND {v}::DOUBLE BETWEEN 20000 AND 80000 "
+            f"THEN TIMESTAMP '1899-12-30' + to_microseconds(round({v}::DOUBLE * 86400000000)::BIGINT) "
+            f"ELSE try_strptime({v}, {lit_list(TS_FORMATS)}) END")
+
+
+def column_checks(col: feeds.Column) -> tuple[str, list[tuple[str, str, str]]]:
+    """(typed value expression, [(condition, reason_code, reason message expr)…]) for one column."""
+    x = f"nullif(trim(src.{col.name}), '')"
+    h = lit(col.header)
+    checks: list[tuple[str, str, str]] = []
+    if not col.nullable:
+        checks.append((f"{x} IS NULL", f"missing_{col.name}", f"{h} || '为空，该项必填'"))
+    if col.kind == "text":
+        return x, checks
+    if col.kind == "id":
+        n = f"upper(replace({x}, ' ', ''))"
+        masked = mask_sql(n)
+        pre = "src._person_key IS NULL AND "  # quarantined rows being retried were checked already
+        checks += [
+            (pre + f"starts_with({x}, 'NUMERIC:')", "id_excel_number",
+             f"'身份证号在 Excel 中被存成了数字（' || substr({x}, 9) || '），后几位已丢失、无法还原；"
+             f"请在源系统把身份证号列设为文本格式后重新导出'"),
+            (pre + f"regexp_full_match({x}, '\\d(\\.\\d+)?[eE][+]?\\d+')", "id_sci_notation",
+             f"'身份证号被 Excel 转成了科学计数法（' || {x} || '），原号码已丢失、无法还原；"
+             f"请在源系统把身份证号列设为文本格式后重新导出'"),
+            (pre + f"NOT regexp_full_match({n}, '\\d{{17}}[\\dX]')", "id_format",
+             f"'身份证号应为18位（前17位数字，末位数字或X），收到 ' || length({n}) || ' 位：' || {masked}"),
+            (pre + f"try_strptime(substr({n}, 7, 8), '%Y%m%d') IS NULL", "id_birthdate",
+             f"'身份证号中的出生日期无效（' || {masked} || '），请核对原始号码'"),
+            (pre + f"{_id_check_sql(n)} <> right({n}, 1)", "id_check_digit",
+             f"'身份证号校验位不符（' || {masked} || '），可能录入有误，请核对原始号码'"),
+        ]
+        return n, checks
+    if col.kind == "credit":
+        n = f"upper(replace({x}, ' ', ''))"
+        checks += [
+            (f"NOT regexp_full_match({n}, '[0-9A-HJ-NPQRTUWXY]{{2}}\\d{{6}}[0-9A-HJ-NPQRTUWXY]{{10}}')",
+             "credit_format", f"'统一社会信用代码格式不对（应为18位数字或大写字母）：' || {x}"),
+            (f"{_uscc_check_sql(n)} <> right({n}, 1)", "credit_check_digit",
+             f"'统一社会信用代码校验位不符：' || {n} || '，请核对'"),
+        ]
+        return n, checks
+    if col.kind == "county":
+        checks.append((f"{x} NOT IN (SELECT code FROM regions WHERE level = 'county')", "county_unknown",
+                       f"{h} || ' ' || {x} || ' 不是本地区的县级行政区划代码（GB/T 2260）'"))
+        return x, checks
+    if col.kind in ("int", "float", "pct"):
+        num = f"try_cast(replace(replace({x}, ',', ''), '%', '') AS DOUBLE)"
+        checks.append((f"{x} IS NOT NULL AND {num} IS NULL", f"number_{col.name}",
+                       f"{h} || '不是数字：' || {x}"))
+        checks.append((f"{num} < 0", f"negative_{col.name}", f"{h} || '不能为负数：' || {x}"))
+        if col.kind == "int":
+            checks.append((f"{num} <> round({num})", f"integer_{col.name}", f"{h} || '应为整数：' || {x}"))
+            return f"try_cast({num} AS BIGINT)", checks
+        if col.kind == "pct":  # '85%', '85' and '0.85' all mean 85 %
+            value = f"CASE WHEN contains({x}, '%') OR {num} > 1 THEN {num} ELSE {num} * 100 END"
+            return value, checks
+        if col.name in ("lng", "lat"):
+            lo, hi = (70, 140) if col.name == "lng" else (15, 55)
+            checks.append((f"{num} NOT BETWEEN {lo} AND {hi}", f"range_{col.name}",
+                           f"{h} || '超出中国范围：' || {x}"))
+        return num, checks
+    if col.kind in ("ts", "date"):
+        ts = parse_ts_sql(x)
+        checks += [
+            (f"{x} IS NOT NULL AND ({ts}) IS NULL", f"time_format_{col.name}",
+             f"{h} || '无法识别：' || {x} || '（可用格式如 2022-06-09 08:05:00、2022/6/9 8:05、2022年6月9日 08:05）'"),
+            (f"({ts}) > $now_limit", f"time_future_{col.name}",
+             f"{h} || '晚于当前时间：' || {x} || '，请核对日期或设备时钟'"),
+            (f"({ts}) < TIMESTAMP '2000-01-01'", f"time_old_{col.name}",
+             f"{h} || '早于2000年：' || {x} || '，疑似日期格式错误'"),
+        ]
+        return (f"({ts})::DATE" if col.kind == "date" else ts), checks
+    if col.kind == "enum":
+        checks.append((f"{x} IS NOT NULL AND {x} NOT IN ({', '.join(lit(v) for v in col.values)})",
+                       f"enum_{col.name}",
+                       f"{h} || '取值“' || {x} || '”不在允许范围（{'/'.join(col.values)}）'"))
+        return x, checks
+    if col.kind == "bool":
+        up = f"upper({x})"
+        checks.append((f"{x} IS NOT NULL AND {up} NOT IN ({', '.join(lit(v) for v in BOOL_TRUE + BOOL_FALSE)})",
+                       f"bool_{col.name}", f"{h} || '应填 是 或 否，收到：' || {x}"))
+        return f"CASE WHEN {up} IN ({', '.join(lit(v) for v in BOOL_TRUE)}) THEN true " \
+               f"WHEN {x} IS NULL THEN NULL ELSE false END", checks
+    raise ValueError(f"unknown column kind {col.kind}")
+
+
+def checked_sql(feed: feeds.Feed) -> str:
+    """SELECT over temp table `src` giving typed columns, person_key/id_masked, and _reason(_code)."""
+    values, conds = [], []
+    for col in feed.columns:
+        expr, checks = column_checks(col)
+        values.append(f"{expr} AS {col.name}")
+        conds += checks
+        if col.kind == "id":
+            values.append(f"coalesce(src._person_key, ('0x' || substr(sha256($hash_key || '|' || {expr}), 1, 32))"
+                          f"::UHUGEINT) AS person_key")
+            values.append(f"coalesce(src._id_masked, {mask_sql(expr)}) AS id_masked")
+    if feed.name == "registry":
+        conds.append(("removed_on_v < listed_on_v", "removed_before_listed", "'移出日期早于纳入日期'"))
+    code = "CASE " + " ".join(f"WHEN {c} THEN {lit(rc)}" for c, rc, _ in conds) + " END"
+    reason = "CASE " + " ".join(f"WHEN {c} THEN {msg}" for c, _, msg in conds) + " END"
+    if feed.name == "registry":  # the date check needs the typed dates: compute them once, inline
+        listed = column_checks(feed.column("listed_on"))[0]
+        removed = column_checks(feed.column("removed_on"))[0]
+        code = code.replace("removed_on_v", removed).replace("listed_on_v", listed)
+        reason = reason.replace("removed_on_v", removed).replace("listed_on_v", listed)
+    # A value that fails its check must not break the typed cast of the rows that pass.
+    return (f"SELECT {', '.join(values)}, {code} AS _reason_code, {reason} AS _reason, "
+            f"src._line, src._qid FROM src")
