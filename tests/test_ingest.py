@@ -1,0 +1,245 @@
+"""Ingestion: formats, encodings, title rows, validation reasons, idempotence, refusals, atomicity."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from fourguard import ingest
+from fourguard.__main__ import main as cli
+from fourguard.config import Settings
+from tests.feedfiles import credit_code, id_number, write_feed
+
+E1 = credit_code("411322", 1)
+E2 = credit_code("411523", 2)
+P1 = id_number("411322", "19900101", 123)
+P2 = id_number("411523", "19850505", 456)
+REGISTRY = [
+    dict(credit_code=E1, name="方城甲食品有限公司", county_code="411322", sector="工业生产", headcount=120,
+         annual_output_wan_yuan=5000, lng=113.0, lat=33.25, cadre="张三", listed_on="2022-05-01"),
+    dict(credit_code=E2, name="新县乙物流有限公司", county_code="411523", sector="交通运输", headcount=30,
+         annual_output_wan_yuan=800, lng=114.8, lat=31.6, cadre="李四", listed_on="2022-05-01",
+         removed_on="2022-06-05"),
+]
+ROSTER = [dict(id_number=P1, name="王五", credit_code=E1, job_type="普通岗位"),
+          dict(id_number=P2, name="赵六", credit_code=E2, job_type="流动接触岗位")]
+
+
+def sample(sample_id="S1", person=P1, sampled_at="2022-06-08 08:00:00", **kw):
+    return {**dict(sample_id=sample_id, id_number=person, name="王五", sampled_at=sampled_at, result="阴性",
+                   resulted_at="2022-06-08 14:00:00", tube="单管"), **kw}
+
+
+@pytest.fixture
+def s(tmp_path) -> Settings:
+    return Settings(db_path=tmp_path / "store" / "fg.duckdb", hash_key="test-key")
+
+
+@pytest.fixture
+def base(tmp_path, s):
+    """A database holding the registry and the roster."""
+    ingest.ingest_paths([write_feed(tmp_path / "reg.csv", "registry", REGISTRY),
+                         write_feed(tmp_path / "roster.csv", "roster", ROSTER)], s.db_path, s)
+    return s
+
+
+def rows(s: Settings, sql: str, params=()):
+    con = duckdb.connect(str(s.db_path), read_only=True)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("fmt,encoding,title,english", [
+    ("csv", "utf-8", None, False),
+    ("csv", "utf-8-sig", None, False),
+    ("csv", "gb18030", "方城县核酸检测台账", False),
+    ("csv", "utf-8", None, True),
+    ("xlsx", None, "方城县核酸检测台账（2022年6月8日）", False),
+    ("parquet", None, None, False),
+])
+def test_tests_feed_in_every_format(tmp_path, base, fmt, encoding, title, english):
+    path = write_feed(tmp_path / f"t.{fmt}", "tests", [sample(), sample("S2", P2, "2022/6/8 9:05")],
+                      fmt=fmt, encoding=encoding or "utf-8", title=title, english=english)
+    [rep] = ingest.ingest_paths([path], base.db_path, base)
+    assert (rep.status, rep.feed, rep.inserted, rep.quarantined) == ("loaded", "tests", 2, 0)
+    got = rows(base, "SELECT sample_id, id_masked, sampled_at FROM tests ORDER BY sample_id")
+    assert got == [("S1", P1[:4] + "*" * 10 + P1[-4:], dt.datetime(2022, 6, 8, 8, 0)),
+                   ("S2", P2[:4] + "*" * 10 + P2[-4:], dt.datetime(2022, 6, 8, 9, 5))]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("2022-06-09 08:05:00", dt.datetime(2022, 6, 9, 8, 5)),
+    ("2022/6/9 8:05", dt.datetime(2022, 6, 9, 8, 5)),
+    ("2022年6月9日 08:05", dt.datetime(2022, 6, 9, 8, 5)),
+    ("2022-06-09T08:05:00", dt.datetime(2022, 6, 9, 8, 5)),
+    ("44721.336805555555", dt.datetime(2022, 6, 9, 8, 5)),  # Excel serial day
+    ("20220609", dt.datetime(2022, 6, 9)),
+])
+def test_timestamp_formats(tmp_path, base, text, expected):
+    path = write_feed(tmp_path / "t.csv", "tests", [sample(sampled_at=text)])
+    ingest.ingest_paths([path], base.db_path, base)
+    assert rows(base, "SELECT sampled_at FROM tests") == [(expected,)]
+
+
+def test_excel_date_cells_and_serial_numbers(tmp_path, base):
+    path = write_feed(tmp_path / "t.xlsx", "tests", [sample("S1", sampled_at=dt.datetime(2022, 6, 9, 8, 5)),
+                                                      sample("S2", sampled_at=44721.5)], fmt="xlsx", title="台账")
+    [rep] = ingest.ingest_paths([path], base.db_path, base)
+    assert rep.inserted == 2
+    assert rows(base, "SELECT sampled_at FROM tests ORDER BY 1") == [(dt.datetime(2022, 6, 9, 8, 5),),
+                                                                     (dt.datetime(2022, 6, 9, 12, 0),)]
+
+
+@pytest.mark.parametrize("change,reason_code,words", [
+    (dict(id_number="4.11322E+17"), "id_sci_notation", "科学计数法"),
+    (dict(id_number=P1[:-1] + ("0" if P1[-1] != "0" else "1")), "id_check_digit", "校验位"),
+    (dict(id_number=P1[:17]), "id_format", "18位"),
+    (dict(id_number=""), "missing_id_number", "为空"),
+    (dict(sampled_at="2022-13-45 25:00"), "time_format_sampled_at", "无法识别"),
+    (dict(sampled_at="2099-06-09 08:00:00"), "time_future_sampled_at", "晚于当前时间"),
+    (dict(result="阴"), "enum_result", "不在允许范围"),
+    (dict(tube="鼻拭子"), "enum_tube", "不在允许范围"),
+])
+def test_bad_test_rows_are_quarantined_with_reason(tmp_path, base, change, reason_code, words):
+    path = write_feed(tmp_path / "t.csv", "tests", [sample("OK"), {**sample("BAD"), **change}])
+    [rep] = ingest.ingest_paths([path], base.db_path, base)
+    assert (rep.inserted, rep.quarantined, rep.reasons) == (1, 1, {reason_code: 1})
+    [(line, code, reason, raw)] = rows(base, "SELECT line, reason_code, reason, raw_row FROM quarantine")
+    assert (line, code) == (3, reason_code) and words in reason
+    assert json.loads(raw)["样本编号"] == "BAD"
+    assert P1 not in raw and P1 not in reason  # never the clear ID
+
+
+def test_excel_number_id_cell_is_rejected_as_such(tmp_path, base):
+    path = write_feed(tmp_path / "r.xlsx", "roster",
+                      [dict(id_number=411322199001011234, name="钱七", credit_code=E1, job_type="普通岗位")],
+                      fmt="xlsx")
+    [rep] = ingest.ingest_paths([path], base.db_path, base)
+    assert rep.reasons == {"id_excel_number": 1}
+    [(reason,)] = rows(base, "SELECT reason FROM quarantine")
+    assert "存成了数字" in reason
+
+
+@pytest.mark.parametrize("feed,row,reason_code", [
+    ("registry", {**REGISTRY[0], "credit_code": E1[:-1] + ("0" if E1[-1] != "0" else "1")}, "credit_check_digit"),
+    ("registry", {**REGISTRY[0], "county_code": "419999"}, "county_unknown"),
+    ("registry", {**REGISTRY[0], "headcount": "很多"}, "number_headcount"),
+    ("registry", {**REGISTRY[0], "removed_on": "2022-04-01"}, "removed_before_listed"),
+    ("roster", {**ROSTER[0], "credit_code": credit_code("411322", 99)}, "ref_credit_code"),
+    ("roster", {**ROSTER[0], "job_type": "管理岗"}, "enum_job_type"),
+    ("production", dict(credit_code=E1, report_date="2022-06-08", status="停工"), "enum_status"),
+    ("scans", dict(place_code="HN000000000000", id_number=P1, scanned_at="2022-06-08 08:00",
+                   health_code="绿码"), "ref_place_code"),
+    ("county_state", dict(county_code="411322", state="封控", since="2022-06-01 00:00"), "enum_state"),
+])
+def test_bad_rows_of_other_feeds(tmp_path, base, feed, row, reason_code):
+    [rep] = ingest.ingest_paths([write_feed(tmp_path / "f.csv", feed, [row])], base.db_path, base)
+    assert rep.reasons == {reason_code: 1}
+
+
+def test_tests_of_people_on_no_roster_are_kept(tmp_path, base):
+    stranger = id_number("411302", "20000101", 9)
+    [rep] = ingest.ingest_paths([write_feed(tmp_path / "t.csv", "tests", [sample(person=stranger)])],
+                                base.db_path, base)
+    assert (rep.inserted, rep.quarantined) == (1, 0)
+
+
+def test_loading_twice_and_overlapping_files_add_nothing(tmp_path, base):
+    a = write_feed(tmp_path / "a.csv", "tests", [sample("S1"), sample("S2", P2)])
+    b = write_feed(tmp_path / "b.csv", "tests", [sample("S2", P2), sample("S3")], encoding="gb18030")
+    ingest.ingest_paths([a], base.db_path, base)
+    again, overlap = ingest.ingest_paths([a, b], base.db_path, base)
+    assert again.status == "skipped"
+    assert (overlap.inserted, overlap.unchanged) == (1, 1)
+    assert rows(base, "SELECT count(*) FROM tests") == [(3,)]
+
+
+def test_a_later_export_updates_a_result(tmp_path, base):
+    ingest.ingest_paths([write_feed(tmp_path / "a.csv", "tests", [sample(result="待复核")])], base.db_path, base)
+    [rep] = ingest.ingest_paths([write_feed(tmp_path / "b.csv", "tests", [sample(result="阳性")])], base.db_path, base)
+    assert (rep.inserted, rep.updated) == (0, 1)
+    assert rows(base, "SELECT result FROM tests") == [("阳性",)]
+
+
+def test_dependency_order_whatever_the_order_given(tmp_path, s):
+    files = [write_feed(tmp_path / "1.csv", "tests", [sample()]),
+             write_feed(tmp_path / "2.csv", "roster", ROSTER),
+             write_feed(tmp_path / "3.csv", "registry", REGISTRY)]
+    reports = ingest.ingest_paths(files, s.db_path, s)
+    assert [r.feed for r in reports] == ["registry", "roster", "tests"]
+    assert all(r.quarantined == 0 for r in reports)
+
+
+def test_quarantined_rows_retry_when_the_reference_arrives(tmp_path, s):
+    ingest.ingest_paths([write_feed(tmp_path / "r.csv", "roster", ROSTER)], s.db_path, s)
+    assert rows(s, "SELECT count(*) FROM quarantine WHERE retryable AND resolved_at IS NULL") == [(2,)]
+    reports = ingest.ingest_paths([write_feed(tmp_path / "reg.csv", "registry", REGISTRY)], s.db_path, s)
+    assert [r.status for r in reports] == ["loaded", "retried"]
+    assert rows(s, "SELECT name, id_masked FROM employees ORDER BY name") == [
+        ("王五", P1[:4] + "*" * 10 + P1[-4:]), ("赵六", P2[:4] + "*" * 10 + P2[-4:])]
+    assert rows(s, "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL") == [(0,)]
+
+
+@pytest.mark.parametrize("content,words", [
+    ("a,b,c\n1,2,3\n", "找不到可识别的表头"),
+    ("样本编号,身份证号,姓名,检测结果,检测方式\nS1,x,y,阴性,单管\n", "缺少必需列：采样时间"),
+    ("", "空"),
+    (b"\x00\x01\x02binary\xff\xfe" * 100, "编码"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1old-xls", ".xls"),
+])
+def test_bad_files_are_refused_by_name_and_others_still_load(tmp_path, base, content, words):
+    bad = tmp_path / "坏文件.csv"
+    bad.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    good = write_feed(tmp_path / "good.csv", "tests", [sample()])
+    reports = {Path(r.file).name: r for r in ingest.ingest_paths([bad, good], base.db_path, base)}
+    assert reports["坏文件.csv"].status == "refused"
+    assert "坏文件.csv" in reports["坏文件.csv"].message and words in reports["坏文件.csv"].message
+    assert reports["good.csv"].inserted == 1
+
+
+def test_cli_exits_nonzero_when_a_file_is_refused(tmp_path, base, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n", encoding="utf-8")
+    assert cli(["ingest", str(bad), "--db", str(base.db_path)]) == 1
+    assert "bad.csv" in capsys.readouterr().out
+
+
+def test_no_clear_id_number_anywhere_in_the_database(tmp_path, base):
+    bad = {**sample("BAD"), "result": "阴"}
+    ingest.ingest_paths([write_feed(tmp_path / "t.csv", "tests", [sample(), bad])], base.db_path, base)
+    con = duckdb.connect(str(base.db_path), read_only=True)
+    for (table,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
+        text = json.dumps(con.execute(f"SELECT * FROM {table}").fetchall(), default=str, ensure_ascii=False)
+        assert P1 not in text and P2 not in text, table
+    con.close()
+
+
+def test_a_killed_load_leaves_the_database_as_it_was(tmp_path, base):
+    before = rows(base, "SELECT count(*) FROM enterprises")[0][0], base.db_path.read_bytes()
+    big = write_feed(tmp_path / "big.csv", "tests",
+                     [sample(f"S{i}", sampled_at="2022-06-08 08:00:00") for i in range(200_000)])
+    env = {**os.environ, "FOURGUARD_HASH_KEY": "test-key"}
+    proc = subprocess.Popen([sys.executable, "-m", "fourguard", "ingest", str(big), "--db", str(base.db_path)],
+                            env=env, cwd=Path(__file__).parent.parent, stdout=subprocess.DEVNULL)
+    work = base.db_path.with_name(base.db_path.name + ".next")
+    deadline = time.time() + 60
+    while not work.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert base.db_path.read_bytes() == before[1]
+    # The next load starts clean from the untouched original and completes.
+    [rep] = ingest.ingest_paths([write_feed(tmp_path / "t.csv", "tests", [sample()])], base.db_path, base)
+    assert rep.inserted == 1 and not work.exists()
+    assert rows(base, "SELECT count(*) FROM tests") == [(1,)]
