@@ -53,11 +53,11 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_metrics(args) -> int:
-    from . import db, queries
+    from . import db, freshness, queries
 
     reader = db.connect(args.db)
     con = reader.cursor()
-    as_of = _as_of(args.as_of) or queries.latest_data_at(con)
+    as_of = _as_of(args.as_of) or freshness.latest_data_at(con)
     result = queries.metrics(con, as_of, county=args.county, city=args.city)
     print(json.dumps(result, ensure_ascii=False, indent=None if args.json else 2, default=str))
     return 0

@@ -27,6 +27,7 @@ class Settings:
 
     db_path: Path = DATA_DIR / "store" / "fourguard.duckdb"
     demo_dir: Path = DATA_DIR / "demo"
+    demo_scale: str = "city"              # what the dashboard builds on first start with no database
     hash_key: str = DEMO_HASH_KEY
     # R1: hours between samples, per rule; the strictest rule that applies wins.
     intervals_hours: dict = field(default_factory=lambda: {
@@ -71,6 +72,8 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
             overrides[key] = {**current, **value} if isinstance(current, dict) else _coerce(key, value)
     if os.environ.get("FOURGUARD_DB"):
         overrides["db_path"] = Path(os.environ["FOURGUARD_DB"])
+    if os.environ.get("FOURGUARD_DEMO_SCALE"):
+        overrides["demo_scale"] = os.environ["FOURGUARD_DEMO_SCALE"]
     if os.environ.get("FOURGUARD_HASH_KEY"):
         overrides["hash_key"] = os.environ["FOURGUARD_HASH_KEY"]
     return replace(base, **overrides)

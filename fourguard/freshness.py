@@ -1,0 +1,59 @@
+"""What is loaded and how fresh it is: row counts, latest timestamps, the ingest log, quarantine."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from .feeds import FEEDS
+
+# Per feed: the column whose latest value says how current the feed is.
+FRESHNESS_COLUMN = {"registry": "listed_on", "county_state": "since", "sector_output": None,
+                    "roster": None, "places": None, "production": "report_date",
+                    "issues": "reported_at", "tests": "sampled_at", "scans": "scanned_at"}
+
+
+def latest_data_at(con) -> dt.datetime:
+    """The newest sample or scan time: the default `as_of` (now, before any load)."""
+    row = con.execute("SELECT greatest((SELECT max(sampled_at) FROM raw.tests), "
+                      "(SELECT max(scanned_at) FROM raw.scans))").fetchone()
+    return row[0] or dt.datetime.now().replace(second=0, microsecond=0)
+
+
+def feed_overview(con) -> pd.DataFrame:
+    """One row per feed: label, rows held, latest data time, last successful load."""
+    out = []
+    for name, feed in FEEDS.items():
+        col = FRESHNESS_COLUMN[name]
+        rows, latest = con.execute(
+            f"SELECT count(*), {f'max({col})::TIMESTAMP' if col else 'NULL::TIMESTAMP'} FROM raw.{feed.table}"
+        ).fetchone()
+        last = con.execute("SELECT max(finished_at) FROM raw.ingest_log WHERE feed = ? AND status = 'loaded'",
+                           [name]).fetchone()[0]
+        out.append({"feed": name, "数据类型": feed.label, "行数": rows, "最新数据时间": latest, "最近导入": last})
+    return pd.DataFrame(out)
+
+
+def ingest_log(con, limit: int = 200) -> pd.DataFrame:
+    """The latest ingest attempts, newest first."""
+    return con.execute(
+        "SELECT finished_at AS 完成时间, file AS 文件, feed AS 数据类型, status AS 结果, rows_read AS 读取行数, "
+        "rows_inserted AS 新增, rows_updated AS 更新, rows_unchanged AS 重复, rows_quarantined AS 隔离, "
+        "round(seconds, 1) AS 用时秒, message AS 说明 FROM raw.ingest_log ORDER BY started_at DESC LIMIT ?",
+        [limit]).df()
+
+
+def quarantine(con, reason_code: str | None = None, limit: int = 1000) -> pd.DataFrame:
+    """Rows held in quarantine (unresolved), newest first."""
+    return con.execute(
+        "SELECT quarantined_at AS 隔离时间, file AS 文件, line AS 行号, feed AS 数据类型, reason AS 原因, "
+        "raw_row AS 原始数据, retryable AS 可重试 FROM raw.quarantine "
+        "WHERE resolved_at IS NULL AND ($code IS NULL OR reason_code = $code) "
+        "ORDER BY quarantined_at DESC, file, line LIMIT $limit", {"code": reason_code, "limit": limit}).df()
+
+
+def quarantine_by_reason(con) -> pd.DataFrame:
+    """Unresolved quarantined rows counted per feed and reason."""
+    return con.execute(
+        "SELECT feed AS 数据类型, reason_code AS 原因代码, any_value(reason) AS 示例原因, count(*) AS 行数 "
+        "FROM raw.quarantine WHERE resolved_at IS NULL GROUP BY ALL ORDER BY 行数 DESC").df()

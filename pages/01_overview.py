@@ -1,0 +1,41 @@
+"""总览: the data is there — headline figures at the latest data time, and what each feed holds."""
+import streamlit as st
+
+from fourguard import freshness, queries, ui
+
+con = ui.cursor()
+as_of = freshness.latest_data_at(con)
+m = queries.metrics(con, as_of)
+
+st.title("四保白名单企业运行监测")
+st.caption(f"数据截至 {ui.fmt_time(as_of)}（最新采样/扫码时间）")
+
+cols = st.columns(4)
+cols[0].metric("白名单企业", ui.fmt_int(m["enterprises"]))
+cols[1].metric("在册员工", ui.fmt_int(m["employees"]))
+cols[2].metric("核酸检测覆盖率", ui.fmt_pct(m["coverage_rate"]), help="按岗位、县区状态、闭环生产确定的检测间隔内有采样的员工占比（R1/R2）")
+cols[3].metric("超时未检", ui.fmt_int(m["overdue_employees"]))
+cols = st.columns(4)
+cols[0].metric("阳性（近7天）", ui.fmt_int(m["positives"]))
+cols[1].metric("聚集性疫情", ui.fmt_int(m["clusters"]))
+cols[2].metric("复核超6小时", ui.fmt_int(m["recheck_over_6h"]))
+cols[3].metric("停产超3天", ui.fmt_int(m["shutdown_over_3d"]))
+cols = st.columns(4)
+cols[0].metric("诉求总数", ui.fmt_int(m["issues"]["total"]))
+cols[1].metric("未办结", ui.fmt_int(m["issues"]["open"]))
+cols[2].metric("办结率", ui.fmt_pct(m["issues"]["closure_rate"]))
+cols[3].metric("隔离待处理数据行", ui.fmt_int(m["quarantined_rows"]))
+
+st.subheader("各类数据")
+feeds = freshness.feed_overview(con)
+st.dataframe(feeds.drop(columns=["feed"]), hide_index=True, width="stretch",
+             column_config={"行数": st.column_config.NumberColumn(format="localized"),
+                            "最新数据时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                            "最近导入": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+
+st.subheader("隔离数据（按原因）")
+held = freshness.quarantine_by_reason(con)
+if held.empty:
+    st.info("没有被隔离的数据行。")
+else:
+    st.dataframe(held, hide_index=True, width="stretch")
