@@ -72,6 +72,8 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
             overrides[key] = {**current, **value} if isinstance(current, dict) else _coerce(key, value)
     if os.environ.get("FOURGUARD_DB"):
         overrides["db_path"] = Path(os.environ["FOURGUARD_DB"])
+    if os.environ.get("FOURGUARD_DEMO_DIR"):
+        overrides["demo_dir"] = Path(os.environ["FOURGUARD_DEMO_DIR"])
     if os.environ.get("FOURGUARD_DEMO_SCALE"):
         overrides["demo_scale"] = os.environ["FOURGUARD_DEMO_SCALE"]
     if os.environ.get("FOURGUARD_HASH_KEY"):
