@@ -1,0 +1,49 @@
+-- one row per shutdown episode of a whitelisted enterprise, from reports dated <= as_of's date;
+-- key: credit_code, started_on
+-- R9: an episode is a maximal run of consecutive reports saying 停产 (a day without a report does
+-- not break it, any other status does). Length = calendar days from the first 停产 day through
+-- the last 停产 report, or through as_of's date while the latest report is still 停产 (ongoing).
+-- An alert is a breach (length > shutdown_limit_days) that is ongoing or whose last 停产 day is on
+-- or after the date of as_of - alert_lookback_days.
+CREATE OR REPLACE MACRO shutdown_episodes(as_of) AS TABLE
+WITH reports AS (
+    SELECT
+        p.credit_code, p.report_date, p.is_shut_down,
+        row_number() OVER (PARTITION BY p.credit_code ORDER BY p.report_date)
+          - row_number() OVER (PARTITION BY p.credit_code, p.is_shut_down ORDER BY p.report_date) AS run_id,
+        max(p.report_date) OVER (PARTITION BY p.credit_code) AS latest_report_date
+    FROM stg_production AS p
+    WHERE p.report_date <= CAST(CAST(as_of AS TIMESTAMP) AS DATE)
+      AND p.credit_code IN (SELECT credit_code FROM whitelist(as_of))
+),
+episodes AS (
+    SELECT
+        credit_code,
+        min(report_date) AS started_on,
+        max(report_date) AS last_shutdown_on,
+        count(*) AS count_reports,
+        any_value(latest_report_date) AS latest_report_date
+    FROM reports
+    WHERE is_shut_down
+    GROUP BY credit_code, run_id
+),
+measured AS (
+    SELECT
+        *,
+        last_shutdown_on = latest_report_date AS is_ongoing,
+        CASE WHEN last_shutdown_on = latest_report_date
+             THEN CAST(CAST(as_of AS TIMESTAMP) AS DATE) ELSE last_shutdown_on END AS through_on
+    FROM episodes
+)
+SELECT
+    w.credit_code, w.enterprise_name, w.county_code, w.county_name, w.city_code, w.city_name, w.sector,
+    m.started_on, m.last_shutdown_on, m.through_on, m.is_ongoing, m.count_reports,
+    date_diff('day', m.started_on, m.through_on) + 1 AS length_days,
+    date_diff('day', m.started_on, m.through_on) + 1 > st.shutdown_limit_days AS is_breach,
+    date_diff('day', m.started_on, m.through_on) + 1 > st.shutdown_limit_days
+        AND (m.is_ongoing
+             OR m.last_shutdown_on >= CAST(CAST(as_of AS TIMESTAMP) - to_days(st.alert_lookback_days) AS DATE))
+        AS is_alert
+FROM measured AS m
+JOIN whitelist(as_of) AS w ON w.credit_code = m.credit_code
+CROSS JOIN stg_settings AS st;
