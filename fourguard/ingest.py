@@ -29,7 +29,9 @@ from . import db, feeds, readers, validate
 from .config import Settings, settings
 
 META_COLS = ("source_file", "loaded_at")
-ID_IN_TEXT = re.compile(r"(?<![0-9])(\d{4})\d{10}(\d{3}[\dXx])(?![0-9])")
+# An 18-character resident ID inside free text: region, birth date 19xx/20xx, serial, check.
+ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{4})\d{2}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+                        r"(\d{3}[\dXx])(?![0-9A-Za-z])")
 RETRYABLE = ("ref_credit_code", "ref_place_code")
 # Reasons where the row points at something not loaded yet; a clerk fixes them by loading it.
 REF_CHECKS = {
@@ -90,7 +92,7 @@ def mask_text(value):
     """Mask any 18-character ID inside free text before it is kept anywhere."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
-    return ID_IN_TEXT.sub(lambda m: m.group(1) + "*" * 10 + m.group(2), str(value))
+    return ID_IN_TEXT.sub(lambda m: m.group(1) + "*" * 10 + m.group(2)[-4:], str(value))
 
 
 @contextlib.contextmanager
@@ -203,7 +205,7 @@ def _raw_rows(con: duckdb.DuckDBPyConnection, feed: feeds.Feed) -> pd.DataFrame:
                     v = v[8:]
                 elif not re.fullmatch(r"\d(\.\d+)?[eE][+]?\d+", v):
                     v = row["_masked"] if row["_qid"] is not None else validate.mask_id(v)
-            else:
+            elif col.kind != "credit":  # credit codes stay whole: the retry needs them
                 v = mask_text(v)
             raw[col.header] = v
         records.append({"line": row["_line"], "reason_code": row["_reason_code"], "reason": mask_text(row["_reason"]),

@@ -294,13 +294,11 @@ def peek_feed(path: Path) -> feeds.Feed:
             raw = fh.read(1 << 16)
         text = None
         for enc in ("utf-8-sig", "gb18030"):
-            try:
-                text = raw.decode(enc)
+            try:  # incremental: a character cut by the 64 KB boundary is not an error
+                text = codecs.getincrementaldecoder(enc)().decode(raw, final=False)
                 break
-            except UnicodeDecodeError as exc:
-                if exc.start > len(raw) - 4:  # a character cut by the 64 KB boundary
-                    text = raw[:exc.start].decode(enc)
-                    break
+            except UnicodeDecodeError:
+                continue
         if text is None:
             raise RefusedFile(f"{path.name}: 无法识别文件编码")
         lines = text.splitlines()[:HEAD_ROWS]

@@ -16,6 +16,8 @@ import pytest
 from fourguard import ingest
 from fourguard.__main__ import main as cli
 from fourguard.config import Settings
+from stdnum.cn import uscc
+
 from tests.feedfiles import credit_code, id_number, write_feed
 
 E1 = credit_code("411322", 1)
@@ -243,3 +245,26 @@ def test_a_killed_load_leaves_the_database_as_it_was(tmp_path, base):
     [rep] = ingest.ingest_paths([write_feed(tmp_path / "t.csv", "tests", [sample()])], base.db_path, base)
     assert rep.inserted == 1 and not work.exists()
     assert rows(base, "SELECT count(*) FROM tests") == [(1,)]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+@pytest.mark.parametrize("pad", [0, 1, 2])
+def test_feed_is_recognised_in_large_files_whatever_the_byte_boundary(tmp_path, encoding, pad):
+    from fourguard import readers
+    people = [dict(id_number=P1, name="欧阳" + "娜" * (1 + (i + pad) % 3), credit_code=E1, job_type="普通岗位")
+              for i in range(3000)]
+    path = write_feed(tmp_path / "r.csv", "roster", people, encoding=encoding, title="方城县员工花名册" + "x" * pad)
+    assert path.stat().st_size > 1 << 16
+    assert readers.peek_feed(path).name == "roster"
+
+
+def test_all_digit_credit_code_survives_quarantine_and_retry(tmp_path, s):
+    body = "91411322000000000"  # all digits: must not be mistaken for an ID and masked
+    digits = body + uscc.calc_check_digit(body)
+    roster = [dict(id_number=P1, name="王五", credit_code=digits, job_type="普通岗位")]
+    ingest.ingest_paths([write_feed(tmp_path / "r.csv", "roster", roster)], s.db_path, s)
+    [(raw,)] = rows(s, "SELECT raw_row FROM quarantine")
+    assert json.loads(raw)["统一社会信用代码"] == digits
+    registry = [{**REGISTRY[0], "credit_code": digits}]
+    ingest.ingest_paths([write_feed(tmp_path / "reg.csv", "registry", registry)], s.db_path, s)
+    assert rows(s, "SELECT credit_code FROM employees") == [(digits,)]
