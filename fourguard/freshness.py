@@ -36,24 +36,31 @@ def feed_overview(con) -> pd.DataFrame:
 
 def ingest_log(con, limit: int = 200) -> pd.DataFrame:
     """The latest ingest attempts, newest first."""
-    return con.execute(
+    return _labelled(con.execute(
         "SELECT finished_at AS 完成时间, file AS 文件, feed AS 数据类型, status AS 结果, rows_read AS 读取行数, "
         "rows_inserted AS 新增, rows_updated AS 更新, rows_unchanged AS 重复, rows_quarantined AS 隔离, "
         "round(seconds, 1) AS 用时秒, message AS 说明 FROM raw.ingest_log ORDER BY started_at DESC LIMIT ?",
-        [limit]).df()
+        [limit]).df())
 
 
 def quarantine(con, reason_code: str | None = None, limit: int = 1000) -> pd.DataFrame:
     """Rows held in quarantine (unresolved), newest first."""
-    return con.execute(
+    return _labelled(con.execute(
         "SELECT quarantined_at AS 隔离时间, file AS 文件, line AS 行号, feed AS 数据类型, reason AS 原因, "
         "raw_row AS 原始数据, retryable AS 可重试 FROM raw.quarantine "
         "WHERE resolved_at IS NULL AND ($code IS NULL OR reason_code = $code) "
-        "ORDER BY quarantined_at DESC, file, line LIMIT $limit", {"code": reason_code, "limit": limit}).df()
+        "ORDER BY quarantined_at DESC, file, line LIMIT $limit", {"code": reason_code, "limit": limit}).df())
+
+
+def _labelled(df: pd.DataFrame) -> pd.DataFrame:
+    """Feed names as users know them (核酸检测, not tests)."""
+    if "数据类型" in df:
+        df["数据类型"] = df["数据类型"].map(lambda f: FEEDS[f].label if f in FEEDS else f)
+    return df
 
 
 def quarantine_by_reason(con) -> pd.DataFrame:
     """Unresolved quarantined rows counted per feed and reason."""
-    return con.execute(
+    return _labelled(con.execute(
         "SELECT feed AS 数据类型, reason_code AS 原因代码, any_value(reason) AS 示例原因, count(*) AS 行数 "
-        "FROM raw.quarantine WHERE resolved_at IS NULL GROUP BY ALL ORDER BY 行数 DESC").df()
+        "FROM raw.quarantine WHERE resolved_at IS NULL GROUP BY ALL ORDER BY 行数 DESC").df())

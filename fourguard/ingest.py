@@ -348,10 +348,10 @@ def retry_quarantine(con, run_id: str, s: Settings) -> list[FileReport]:
         rep = FileReport(f"隔离区重试（{feed.label}）", "retried", feed.name, feed.label, len(held), inserted,
                          updated, unchanged, len(held) - resolved, {}, time.perf_counter() - t0,
                          f"{resolved} 行已补齐引用并导入")
-        _log(con, run_id, rep, None, None, now)
-        con.execute("COMMIT")
-        if resolved:
+        if resolved:  # a retry that resolves nothing is not news for the log
+            _log(con, run_id, rep, None, None, now)
             reports.append(rep)
+        con.execute("COMMIT")
     return reports
 
 

@@ -59,4 +59,7 @@ def fmt_pct(x) -> str:
 
 
 def fmt_time(t: dt.datetime | None) -> str:
-    return "—" if t is None else t.strftime("%Y-%m-%d %H:%M")
+    """2022-06-09 08:05, or — when there is no time."""
+    import pandas as pd
+
+    return "—" if t is None or pd.isna(t) else t.strftime("%Y-%m-%d %H:%M")

@@ -27,11 +27,11 @@ cols[2].metric("办结率", ui.fmt_pct(m["issues"]["closure_rate"]))
 cols[3].metric("隔离待处理数据行", ui.fmt_int(m["quarantined_rows"]))
 
 st.subheader("各类数据")
-feeds = freshness.feed_overview(con)
-st.dataframe(feeds.drop(columns=["feed"]), hide_index=True, width="stretch",
-             column_config={"行数": st.column_config.NumberColumn(format="localized"),
-                            "最新数据时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-                            "最近导入": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+feeds = freshness.feed_overview(con).drop(columns=["feed"])
+for col in ("最新数据时间", "最近导入"):
+    feeds[col] = feeds[col].map(ui.fmt_time)
+st.dataframe(feeds, hide_index=True, width="stretch",
+             column_config={"行数": st.column_config.NumberColumn(format="localized")})
 
 st.subheader("隔离数据（按原因）")
 held = freshness.quarantine_by_reason(con)
