@@ -57,7 +57,7 @@ def test_load_beside_a_reading_and_writing_app(tmp_path):
     assert seen == sorted(seen) and set(seen) == {1, 150_001}  # never a half-loaded count
     # Every write-back made before, during and after the load is there.
     con = store._open(store.store_path(s.db_path))
-    assert con.execute("SELECT count(*) FROM issue_events").fetchone()[0] == result["writes"] > 50
+    assert con.execute("SELECT count(*) FROM issue_events").fetchone()[0] == result["writes"] > 10
     con.close()
     # And the reader mirrors them into its views.
     reader = db.connect(s.db_path, s)
