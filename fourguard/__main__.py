@@ -41,9 +41,7 @@ def cmd_ingest(args) -> int:
     from .ingest import ingest_paths
 
     t0 = time.perf_counter()
-    reports = ingest_paths(args.paths, args.db)
-    for rep in reports:
-        print(rep.line())
+    reports = ingest_paths(args.paths, args.db, on_report=lambda rep: print(rep.line(), flush=True))
     refused = [r for r in reports if r.status == "refused"]
     loaded = sum(r.loaded for r in reports)
     held = sum(r.quarantined for r in reports if r.status == "loaded")

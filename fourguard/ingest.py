@@ -379,8 +379,9 @@ def expand(paths: Iterable[str | os.PathLike]) -> list[Path]:
 
 
 def ingest_paths(paths: Iterable[str | os.PathLike], db_path: str | os.PathLike | None = None,
-                 s: Settings | None = None, progress: Callable[[float, str], None] | None = None) -> list[FileReport]:
-    """Load files (and folders of files) into the feed database; one report per file."""
+                 s: Settings | None = None, progress: Callable[[float, str], None] | None = None,
+                 on_report: Callable[[FileReport], None] | None = None) -> list[FileReport]:
+    """Load files (and folders of files) into the feed database; one report per file (also passed to on_report)."""
     s = s or settings()
     db_path = Path(db_path) if db_path else s.db_path
     files = expand(paths)
@@ -392,7 +393,12 @@ def ingest_paths(paths: Iterable[str | os.PathLike], db_path: str | os.PathLike 
             if progress:
                 progress(i / max(len(ordered), 1), f"正在导入 {path.name}（{i + 1}/{len(ordered)}）")
             reports.append(ingest_file(con, path, run_id, s, Path(tmp)))
-        reports += retry_quarantine(con, run_id, s)
+            if on_report:
+                on_report(reports[-1])
+        for rep in retry_quarantine(con, run_id, s):
+            reports.append(rep)
+            if on_report:
+                on_report(rep)
         if progress:
             progress(1.0, "导入完成")
     return reports

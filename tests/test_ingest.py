@@ -268,3 +268,37 @@ def test_all_digit_credit_code_survives_quarantine_and_retry(tmp_path, s):
     registry = [{**REGISTRY[0], "credit_code": digits}]
     ingest.ingest_paths([write_feed(tmp_path / "reg.csv", "registry", registry)], s.db_path, s)
     assert rows(s, "SELECT credit_code FROM employees") == [(digits,)]
+
+
+FEED_ROWS = {  # one valid row per feed, and a value that shows it was typed correctly
+    "registry": (REGISTRY[0], "SELECT headcount FROM enterprises", 120),
+    "county_state": (dict(county_code="411322", state="应急", since="2022年6月1日 08:00"),
+                     "SELECT since FROM county_states", dt.datetime(2022, 6, 1, 8, 0)),
+    "sector_output": (dict(county_code="411322", sector="工业生产", sector_output_wan_yuan="12,345.5"),
+                      "SELECT sector_output_wan_yuan FROM sector_outputs", 12345.5),
+    "roster": (ROSTER[0], "SELECT job_type FROM employees", "普通岗位"),
+    "places": (dict(place_code="HN411322000001", credit_code=E1, place_name="1号门", kind="出入口"),
+               "SELECT place_code FROM places", "HN411322000001"),
+    "production": (dict(credit_code=E1, report_date="2022/6/8", status="闭环生产", output_wan_yuan=12.5,
+                        capacity_pct="85%", on_duty=100, power_kwh=3000),
+                   "SELECT capacity_pct FROM production", 85.0),
+    "issues": (dict(issue_id="SB1", credit_code=E1, category="物流运输", detail="原料运输车辆通行证办理难",
+                    reported_at="2022-06-08 09:00", source="12345热线"),
+               "SELECT reported_at FROM issues", dt.datetime(2022, 6, 8, 9, 0)),
+    "tests": (sample(), "SELECT resulted_at FROM tests", dt.datetime(2022, 6, 8, 14, 0)),
+    "scans": (dict(place_code="HN411322000001", id_number=P1, scanned_at="2022-06-08 07:55", health_code="黄码"),
+              "SELECT health_code FROM scans", "黄码"),
+}
+
+
+@pytest.mark.parametrize("feed", list(FEED_ROWS))
+@pytest.mark.parametrize("fmt,encoding,title", [("csv", "gb18030", "某县台账"), ("csv", "utf-8-sig", None),
+                                                ("xlsx", None, "某县台账"), ("parquet", None, None)])
+def test_every_feed_in_every_format(tmp_path, base, feed, fmt, encoding, title):
+    row, query, expected = FEED_ROWS[feed]
+    places = write_feed(tmp_path / "places.csv", "places", [FEED_ROWS["places"][0]])
+    path = write_feed(tmp_path / f"f.{fmt}", feed, [row], fmt=fmt, encoding=encoding or "utf-8", title=title)
+    reports = ingest.ingest_paths([path, places], base.db_path, base)
+    mine = next(r for r in reports if Path(r.file).name == path.name)
+    assert (mine.feed, mine.quarantined, mine.loaded + mine.unchanged) == (feed, 0, 1)
+    assert rows(base, query)[0][0] == expected
