@@ -56,7 +56,7 @@ def cmd_metrics(args) -> int:
     reader = db.connect(args.db)
     con = reader.cursor()
     as_of = _as_of(args.as_of) or freshness.latest_data_at(con)
-    result = queries.metrics(con, as_of, county=args.county, city=args.city)
+    result = queries.metrics(con, as_of, county=args.county, city=args.city, sector=args.sector)
     print(json.dumps(result, ensure_ascii=False, indent=None if args.json else 2, default=str))
     return 0
 
@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--as-of", dest="as_of", default=None, help="YYYY-MM-DD HH:MM（默认：数据中的最新时间）")
     p.add_argument("--county", default=None)
     p.add_argument("--city", default=None)
+    p.add_argument("--sector", default=None, help="行业领域，如 工业生产")
     p.add_argument("--json", action="store_true", help="单行 JSON")
     p.set_defaults(func=cmd_metrics)
 

@@ -291,12 +291,13 @@ def place_code_summary(con, as_of, county=None, city=None, sector=None) -> dict:
             "enterprises_with_gap": _int(gaps)}
 
 
-def metrics(con, as_of: dt.datetime, county: str | None = None, city: str | None = None) -> dict:
+def metrics(con, as_of: dt.datetime, county: str | None = None, city: str | None = None,
+            sector: str | None = None) -> dict:
     """The one-screen summary at as_of for the province, a city or a county (keys: docs/metrics.md)."""
     t = as_of_time(as_of)
-    p = _params(t, county, city)
+    p = _params(t, county, city, sector)
     enterprises = _run(con, f"SELECT count(*) FROM whitelist($as_of) WHERE {SCOPE}", p).fetchone()[0]
-    by_county = coverage(con, t, "county", county, city)
+    by_county = coverage(con, t, "county", county, city, sector)
     employees = int(by_county["count_employees"].sum())
     tested = int(by_county["count_within_interval"].sum())
     positives, = _run(con, f"SELECT count(DISTINCT person_key) FROM positive_cases($as_of) WHERE {SCOPE}",
@@ -309,10 +310,10 @@ def metrics(con, as_of: dt.datetime, county: str | None = None, city: str | None
                            f"FROM shutdown_episodes($as_of) WHERE {SCOPE} AND is_alert", p).fetchone()
     huts_required, huts_with = _run(con, "SELECT count(*), count(*) FILTER (WHERE has_sampling_hut) "
                                          f"FROM sampling_huts($as_of) WHERE {SCOPE}", p).fetchone()
-    output = _sector_output_rows(con, t, county, city)
+    output = [r for r in _sector_output_rows(con, t, county, city) if sector in (None, r["sector"])]
     return {
         "as_of": t.isoformat(timespec="seconds"),
-        "scope": {"county": county, "city": city},
+        "scope": {"county": county, "city": city, **({"sector": sector} if sector else {})},
         "enterprises": enterprises,
         "employees": employees,
         "tested_in_interval": tested,
@@ -324,8 +325,15 @@ def metrics(con, as_of: dt.datetime, county: str | None = None, city: str | None
         "clusters": clusters,
         "recheck_over_6h": rechecks,
         "shutdown_over_3d": shutdowns,
-        "place_codes": place_code_summary(con, t, county, city),
+        "place_codes": place_code_summary(con, t, county, city, sector),
         "output_coverage_by_sector": {r["sector"]: r["output_share"] for r in output},
         "sampling_huts": {"required": huts_required, "with_hut": huts_with},
-        "issues": issue_summary(con, t, county, city),
+        "issues": issue_summary(con, t, county, city, sector),
     }
+
+
+def areas(con) -> pd.DataFrame:
+    """Cities and counties that have whitelist enterprises, in code order (for the filter bar)."""
+    return con.execute(
+        "SELECT DISTINCT e.city_code, e.city_name, e.county_code, e.county_name "
+        "FROM stg_enterprises AS e ORDER BY e.city_code, e.county_code").df()

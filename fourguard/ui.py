@@ -2,22 +2,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+from dataclasses import dataclass
 
+import pandas as pd
 import streamlit as st
 
-from . import db
+from . import db, feeds
 from .config import settings
+
+URL_KEYS = ("city", "county", "sector", "as_of", "start", "end")
+ALL = "全部"
 
 
 def ensure_database() -> None:
-    """First start with no database: build the city-scale demo from generated feeds, with progress."""
+    """First start with no database: build the demo from generated feeds, with progress."""
     s = settings()
     if s.db_path.exists():
         return
     from . import demo
     from .ingest import ingest_lock, ingest_paths
 
-    with st.status("首次启动：正在生成南阳市演示数据并导入（约需一两分钟）…", expanded=True) as box:
+    with st.status("首次启动：正在生成演示数据并导入（约需一两分钟）…", expanded=True) as box:
         bar = st.progress(0.0, text="准备中")
         with ingest_lock(s.db_path.with_name(s.db_path.name + ".build")):
             if not s.db_path.exists():  # another session may have built it while we waited
@@ -46,20 +52,169 @@ def cursor():
     return reader().cursor()
 
 
+@st.cache_data(ttl=900, max_entries=512, show_spinner=False)
+def _cached(snapshot, wb_version, fn_path: str, args: tuple, kwargs: tuple):
+    module, name = fn_path.rsplit(".", 1)
+    fn = getattr(importlib.import_module(module), name)
+    return fn(cursor(), *args, **dict(kwargs))
+
+
+def query(fn, *args, **kwargs):
+    """Call a `con, …` query function, cached per feed snapshot and write-back version."""
+    r = reader()
+    r.refresh_writebacks()
+    return _cached(r.snapshot, r._wb_version, f"{fn.__module__}.{fn.__name__}", args,
+                   tuple(sorted(kwargs.items())))
+
+
+# ---------------------------------------------------------------- the shared filter bar
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user chose: plain values, handed to queries as keyword arguments."""
+
+    city: str | None
+    county: str | None
+    sector: str | None
+    as_of: dt.datetime
+    latest: dt.datetime
+    start: dt.date
+    end: dt.date
+    names: dict
+
+    @property
+    def scope(self) -> dict:
+        """county/city/sector keyword arguments for queries."""
+        return {"county": self.county, "city": self.city, "sector": self.sector}
+
+    @property
+    def label(self) -> str:
+        """河南省 · 南阳市 · 方城县 · 工业生产"""
+        parts = [self.names.get(self.city) or "全省"] if not self.county else \
+            [self.names.get(self.city, ""), self.names.get(self.county, self.county)]
+        return " · ".join(p for p in parts + [self.sector or ""] if p)
+
+    def url(self, **extra) -> dict:
+        """Query parameters that reopen this view (for links to other pages)."""
+        return {k: v for k, v in {**_url_values(self), **extra}.items() if v}
+
+
+def _url_values(f: Filters) -> dict:
+    return {"city": f.city, "county": f.county, "sector": f.sector,
+            "as_of": None if f.as_of == f.latest else f.as_of.strftime("%Y-%m-%dT%H:%M"),
+            "start": None if f.start == (f.latest.date() - dt.timedelta(days=13)) else f.start.isoformat(),
+            "end": None if f.end == f.latest.date() else f.end.isoformat()}
+
+
+def set_scope(county: str | None = None, city: str | None = None) -> None:
+    """Filter the whole app to a county (or city) from code, e.g. a click on the map; reruns."""
+    st.session_state["_pending_scope"] = {"county": county, "city": city}
+    st.rerun()
+
+
+def _parse_time(text: str | None) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _load_state(areas: pd.DataFrame, latest: dt.datetime) -> None:
+    """Before any widget exists: seed the widgets from the URL (first run) or a pending scope."""
+    ss, qp = st.session_state, st.query_params
+    if "_url_loaded" not in ss:
+        ss["_url_loaded"] = True
+        ss["f_city"] = qp.get("city")
+        ss["f_county"] = qp.get("county")
+        ss["f_sector"] = qp.get("sector") if qp.get("sector") in feeds.SECTORS else None
+        as_of = _parse_time(qp.get("as_of"))
+        ss["f_live"] = as_of is None
+        if as_of:
+            ss["f_date"], ss["f_time"] = as_of.date(), as_of.time()
+        start, end = _parse_date(qp.get("start")), _parse_date(qp.get("end"))
+        if start and end and start <= end:
+            ss["f_range"] = (start, end)
+    pending = ss.pop("_pending_scope", None)
+    if pending:
+        ss["f_county"], ss["f_city"] = pending["county"], pending["city"]
+    counties = dict(zip(areas.county_code, areas.city_code))
+    if ss.get("f_county") not in counties:
+        ss["f_county"] = None
+    if ss.get("f_county"):
+        ss["f_city"] = counties[ss["f_county"]]  # a county always brings its city
+    if ss.get("f_city") not in set(areas.city_code):
+        ss["f_city"] = None
+    ss.setdefault("f_live", True)
+    ss.setdefault("f_date", latest.date())
+    ss.setdefault("f_time", latest.time().replace(second=0, microsecond=0))
+
+
+def filter_bar(trend: bool = False, sector: bool = True) -> Filters:
+    """The sidebar filters (city → county, sector, time, and a date range on trend pages), kept in the URL."""
+    from . import freshness, queries
+
+    areas = query(queries.areas)
+    latest = query(freshness.latest_data_at)
+    _load_state(areas, latest)
+    names = {**dict(zip(areas.city_code, areas.city_name)), **dict(zip(areas.county_code, areas.county_name))}
+    ss = st.session_state
+    with st.sidebar:
+        st.markdown("**筛选**")
+        cities = [None, *dict.fromkeys(areas.city_code)]
+        city = st.selectbox("省辖市", cities, key="f_city", format_func=lambda c: names.get(c, "全省"))
+        in_city = areas[areas.city_code == city] if city else areas
+        counties = [None, *in_city.county_code]
+        if ss.get("f_county") not in counties:
+            ss["f_county"] = None
+        county = st.selectbox("县（市、区）", counties, key="f_county",
+                              format_func=lambda c: names.get(c, ALL) if c else ALL)
+        chosen_sector = st.selectbox("行业领域", [None, *feeds.SECTORS], key="f_sector",
+                                     format_func=lambda x: x or ALL, disabled=not sector)
+        live = st.toggle("最新数据", key="f_live", help=f"数据截至 {latest:%Y-%m-%d %H:%M}")
+        if live:
+            as_of = latest
+        else:
+            c1, c2 = st.columns(2)
+            day = c1.date_input("日期", key="f_date", max_value=latest.date())
+            at = c2.time_input("时间", key="f_time", step=dt.timedelta(minutes=30))
+            as_of = dt.datetime.combine(day, at)
+        if trend:
+            default = (latest.date() - dt.timedelta(days=13), latest.date())
+            picked = st.date_input("趋势区间", value=ss.get("f_range", default), max_value=latest.date())
+            start, end = (picked if isinstance(picked, tuple) and len(picked) == 2 else default)
+            ss["f_range"] = (start, end)
+        else:
+            start, end = ss.get("f_range", (latest.date() - dt.timedelta(days=13), latest.date()))
+    f = Filters(city, county, chosen_sector if sector else None, as_of, latest, start, end, names)
+    for key, value in _url_values(f).items():
+        if value:
+            st.query_params[key] = value
+        elif key in st.query_params:
+            del st.query_params[key]
+    return f
+
+
+# ---------------------------------------------------------------- formatting for Chinese readers
+
 def fmt_int(n) -> str:
     """Counts the way Chinese readers expect: 12,345 below 十万, 12.3万 above."""
-    if n is None:
+    if n is None or pd.isna(n):
         return "—"
     n = float(n)
     return f"{n / 1e4:,.1f}万" if abs(n) >= 1e5 else f"{n:,.0f}"
 
 
 def fmt_pct(x) -> str:
-    return "—" if x is None else f"{x * 100:.1f}%"
+    return "—" if x is None or pd.isna(x) else f"{x * 100:.1f}%"
 
 
 def fmt_time(t: dt.datetime | None) -> str:
     """2022-06-09 08:05, or — when there is no time."""
-    import pandas as pd
-
     return "—" if t is None or pd.isna(t) else t.strftime("%Y-%m-%d %H:%M")

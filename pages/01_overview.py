@@ -3,12 +3,12 @@ import streamlit as st
 
 from fourguard import freshness, queries, ui
 
+f = ui.filter_bar()
+m = ui.query(queries.metrics, f.as_of, county=f.county, city=f.city, sector=f.sector)
 con = ui.cursor()
-as_of = freshness.latest_data_at(con)
-m = queries.metrics(con, as_of)
 
 st.title("四保白名单企业运行监测")
-st.caption(f"数据截至 {ui.fmt_time(as_of)}（最新采样/扫码时间）")
+st.caption(f"{f.label} · 数据时间 {ui.fmt_time(f.as_of)}" + ("（最新）" if f.as_of == f.latest else ""))
 
 cols = st.columns(4)
 cols[0].metric("白名单企业", ui.fmt_int(m["enterprises"]))
