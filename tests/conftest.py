@@ -1,0 +1,43 @@
+"""Shared fixtures: a county-scale demo database built once per test session, app settings."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+
+from fourguard import config, demo, ingest
+from fourguard.config import Settings
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Settings:
+    """方城县, 14 days, seed 42: generated, then loaded by the real ingestion (read-only for tests)."""
+    base = tmp_path_factory.mktemp("demo")
+    s = Settings(db_path=base / "store" / "fourguard.duckdb", demo_dir=base / "feeds")
+    demo.generate("county", 14, 42, s.demo_dir)
+    ingest.ingest_paths([s.demo_dir], s.db_path, s)
+    return s
+
+
+@pytest.fixture
+def clear_streamlit_caches():
+    """Streamlit caches outlive an AppTest run (streamlit/streamlit#9139)."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def app_on(monkeypatch, clear_streamlit_caches):
+    """Point the app (AppTest runs in this process) at a database; returns its settings."""
+    def use(s: Settings) -> Settings:
+        monkeypatch.setenv("FOURGUARD_DB", str(s.db_path))
+        monkeypatch.setenv("FOURGUARD_DEMO_DIR", str(s.demo_dir))
+        monkeypatch.setattr(config, "_SETTINGS", None)
+        return config.settings()
+    return use
