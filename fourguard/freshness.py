@@ -64,3 +64,29 @@ def quarantine_by_reason(con) -> pd.DataFrame:
     return _labelled(con.execute(
         "SELECT feed AS 数据类型, reason_code AS 原因代码, any_value(reason) AS 示例原因, count(*) AS 行数 "
         "FROM raw.quarantine WHERE resolved_at IS NULL GROUP BY ALL ORDER BY 行数 DESC").df())
+
+
+def feed_status(con, now: dt.datetime, stale_after_hours: dict) -> pd.DataFrame:
+    """feed_overview plus each feed's state: 未导入, 导入滞后 (no load for too long), 数据滞后 (its newest
+    time lags the newest data of all feeds by more than the allowed hours), or 正常."""
+    df = feed_overview(con)
+    newest = df["最新数据时间"].max()
+    states, notes = [], []
+    for row in df.itertuples(index=False):
+        limit = float(stale_after_hours.get(row.feed, stale_after_hours.get("default", 24)))
+        if row.行数 == 0:
+            states.append("未导入")
+            notes.append("尚未导入任何数据")
+            continue
+        load_age = (now - row.最近导入).total_seconds() / 3600 if pd.notna(row.最近导入) else None
+        lag = (newest - row.最新数据时间).total_seconds() / 3600 if pd.notna(row.最新数据时间) else None
+        if load_age is not None and load_age > limit:
+            states.append("导入滞后")
+            notes.append(f"已 {load_age:.0f} 小时未导入（允许 {limit:.0f} 小时）")
+        elif lag is not None and lag > limit and FRESHNESS_COLUMN[row.feed] in ("sampled_at", "scanned_at", "report_date"):
+            states.append("数据滞后")
+            notes.append(f"最新数据比其他数据晚 {lag:.0f} 小时（允许 {limit:.0f} 小时）")
+        else:
+            states.append("正常")
+            notes.append("")
+    return df.assign(状态=states, 说明=notes)
