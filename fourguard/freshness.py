@@ -34,10 +34,14 @@ def feed_overview(con) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+STATUS_LABELS = {"loaded": "已导入", "refused": "拒绝", "skipped": "跳过（重复文件）", "retried": "隔离区重试"}
+
+
 def ingest_log(con, limit: int = 200) -> pd.DataFrame:
     """The latest ingest attempts, newest first."""
     return _labelled(con.execute(
-        "SELECT finished_at AS 完成时间, file AS 文件, feed AS 数据类型, status AS 结果, rows_read AS 读取行数, "
+        "SELECT finished_at AS 完成时间, regexp_extract(file, '[^/\\\\]+$') AS 文件, feed AS 数据类型, "
+        "CASE status " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in STATUS_LABELS.items()) + " END AS 结果, rows_read AS 读取行数, "
         "rows_inserted AS 新增, rows_updated AS 更新, rows_unchanged AS 重复, rows_quarantined AS 隔离, "
         "round(seconds, 1) AS 用时秒, message AS 说明 FROM raw.ingest_log ORDER BY started_at DESC LIMIT ?",
         [limit]).df())

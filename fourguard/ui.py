@@ -7,12 +7,20 @@ from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from . import db, feeds
 from .config import settings
 
 URL_KEYS = ("city", "county", "sector", "as_of", "start", "end")
 ALL = "全部"
+
+# With a pages/ folder beside app.py, the first session after a server start that deep-links to a
+# page runs pages/NN_name.py directly (Streamlit's legacy multipage mode) and skips the router in
+# app.py. Leave that mode on first import and rerun, so app.py's st.navigation serves the page.
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 def ensure_database() -> None:
