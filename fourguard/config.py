@@ -45,6 +45,24 @@ class Settings:
     issue_limit_workdays: dict = field(default_factory=lambda: {"default": 5})  # R11
     stale_after_hours: dict = field(default_factory=lambda: {"default": 24})
     future_tolerance_minutes: int = 10    # clocks drift; beyond this a timestamp is "in the future"
+    # Risk map (docs/risk.md): relative weight of each component in the 0–100 score; 0 turns one off.
+    risk_weights: dict = field(default_factory=lambda: {
+        "positives": 30,     # R15 阳性 / 聚集性疫情
+        "overdue": 25,       # R2 超时未检占比
+        "red_yellow": 10,    # R4 红黄码扫码（24小时）
+        "emergency": 10,     # R14 县区应急状态
+        "rechecks": 10,      # R8 复核超时
+        "issues": 10,        # R11 诉求超期未办结
+        "shutdowns": 5,      # R9 停产超3天
+    })
+    # Score where each level starts, the value at which a component is full (1), and the level a
+    # cluster or a positive forces at least.
+    risk_bounds: dict = field(default_factory=lambda: {
+        "medium": 25, "elevated": 50, "high": 75,
+        "positives": 2, "overdue_share": 0.2, "red_yellow": 10, "rechecks": 3, "issues": 5,
+        "shutdowns": 1,
+        "cluster_level": "高", "positive_level": "较高",
+    })
 
     def interval(self, rule: str) -> float:
         """Hours allowed between samples under one R1 rule."""

@@ -337,3 +337,217 @@ def areas(con) -> pd.DataFrame:
     return con.execute(
         "SELECT DISTINCT e.city_code, e.city_name, e.county_code, e.county_name "
         "FROM stg_enterprises AS e ORDER BY e.city_code, e.county_code").df()
+
+
+# ---- risk map
+
+def risk_map(con, as_of, county=None, city=None, sector=None) -> dict[str, pd.DataFrame]:
+    """Scored risk of the enterprises and counties in scope: {"enterprises": …, "counties": …} (docs/risk.md)."""
+    from . import risk
+
+    p = _params(as_of, county, city, sector)
+    enterprises = _frame(con, f"SELECT * FROM enterprise_risk($as_of) WHERE {SCOPE} "
+                              "ORDER BY county_code, credit_code", p)
+    counties = _frame(con, "SELECT * FROM county_risk($as_of, $sector) "
+                           "WHERE ($county IS NULL OR county_code = $county) AND ($city IS NULL OR city_code = $city) "
+                           "ORDER BY county_code", p)
+    return {"enterprises": risk.score(enterprises), "counties": risk.score(risk.county_facts(enterprises, counties))}
+
+
+# ---- coverage / overdue / production pages
+
+# interval_rule_code → who the rule is for (as users read it), in the order the counts are shown
+INTERVAL_RULES = {"normal": "常态", "mobile": "流动接触岗位", "emergency": "县区应急状态", "closed_loop": "闭环生产"}
+UNREPORTED = "未上报"  # a whitelisted enterprise-day without a production report
+
+
+def rule_settings(con) -> dict:
+    """The rule settings (intervals, limits, targets) as one dict of plain values."""
+    row = con.execute("SELECT * FROM stg_settings").df().iloc[0]
+    return {k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+
+
+def interval_text(rule_code: str, hours: float | None) -> str:
+    """每日 for the daily rules (应急, 闭环) at 24 h, else '48小时' (hours as configured)."""
+    if hours is None or pd.isna(hours):
+        return "—"
+    if rule_code in ("emergency", "closed_loop") and hours == 24:
+        return "每日"
+    return f"{hours:g}小时"
+
+
+def coverage_by_level(con, as_of, county=None, city=None, sector=None) -> pd.DataFrame:
+    """Testing coverage by city, by county and by sector in one pass (level, code, name, counts, rate)."""
+    sql = ("SELECT CASE WHEN GROUPING(county_code) = 0 THEN 'county' "
+           "            WHEN GROUPING(city_code) = 0 THEN 'city' ELSE 'sector' END AS level, "
+           "coalesce(county_code, city_code, sector) AS code, "
+           "coalesce(county_name, city_name, sector) AS name, "
+           "count(*) AS count_employees, "
+           "count(*) FILTER (WHERE is_within_interval) AS count_within_interval, "
+           "count(*) FILTER (WHERE is_overdue) AS count_overdue, "
+           "count(*) FILTER (WHERE is_never_tested) AS count_never_tested, "
+           "round(count(*) FILTER (WHERE is_within_interval) / count(*), 4) AS coverage_rate "
+           f"FROM employee_status($as_of) WHERE {SCOPE} "
+           "GROUP BY GROUPING SETS ((city_code, city_name), (county_code, county_name), (sector)) "
+           "ORDER BY level, code")
+    return _frame(con, sql, _params(as_of, county, city, sector))
+
+
+def coverage_overview(con, as_of, county=None, city=None, sector=None) -> dict:
+    """The coverage page's figures at as_of, computed as metrics() computes them (same keys): testing
+    coverage and its breakdown by level, place codes, output coverage per sector, sampling huts."""
+    levels = coverage_by_level(con, as_of, county, city, sector)
+    counties = levels[levels["level"] == "county"]
+    employees, tested = int(counties["count_employees"].sum()), int(counties["count_within_interval"].sum())
+    output = output_coverage_by_sector(con, as_of, county, city)
+    huts = sampling_huts(con, as_of, county, city, sector)
+    return {
+        "levels": levels,
+        "employees": employees,
+        "tested_in_interval": tested,
+        "coverage_rate": _rate(tested, employees),
+        "overdue_employees": int(counties["count_overdue"].sum()),
+        "place_codes": place_code_summary(con, as_of, county, city, sector),
+        "output": output[output["sector"] == sector] if sector else output,
+        "output_target": rule_settings(con)["output_coverage_target"],
+        "huts": huts,
+        "sampling_huts": {"required": len(huts), "with_hut": int(huts["has_sampling_hut"].sum())},
+    }
+
+
+def coverage_trend(con, start, end, as_of, county=None, city=None, sector=None) -> pd.DataFrame:
+    """Testing coverage on each day of [start, end] at as_of's time of day (R1/R2 with that day's rules);
+    is_partial_history marks days whose look-back reaches before the first loaded sample."""
+    sql = ("SELECT day, any_value(check_at) AS check_at, sum(count_employees) AS count_employees, "
+           "sum(count_within_interval) AS count_within_interval, sum(count_overdue) AS count_overdue, "
+           "round(sum(count_within_interval) / nullif(sum(count_employees), 0), 4) AS coverage_rate "
+           f"FROM testing_daily($start, $end, $as_of, $county, $city, $sector) WHERE {SCOPE} "
+           "GROUP BY day ORDER BY day")
+    df = _frame(con, sql, _params(as_of, county, city, sector, start=start, end=end))
+    df = df.astype({"count_employees": "int64", "count_within_interval": "int64", "count_overdue": "int64"})
+    # A day whose longest look-back (常态 interval) starts before the first loaded sample reads low.
+    first, normal = con.execute("SELECT (SELECT min(sampled_at) FROM stg_tests), normal_interval_hours "
+                                "FROM stg_settings").fetchone()
+    df["is_partial_history"] = (first is None) | (df["check_at"] - pd.Timedelta(hours=normal or 0) < first)
+    return df
+
+
+def place_codes_by_kind(con, as_of, county=None, city=None, sector=None) -> pd.DataFrame:
+    """Per place kind: places listed, coded, coverage, codes scanned in the last 24 h (R3)."""
+    sql = ("SELECT kind, any_value(required_zone) AS required_zone, count(*) AS count_places, "
+           "count(*) FILTER (WHERE has_code) AS count_coded, "
+           "round(count(*) FILTER (WHERE has_code) / count(*), 4) AS coverage_rate, "
+           "count(*) FILTER (WHERE is_active) AS count_active_24h, "
+           "round(count(*) FILTER (WHERE is_active) / nullif(count(*) FILTER (WHERE has_code), 0), 4) "
+           "  AS active_rate "
+           f"FROM place_status($as_of) WHERE {SCOPE} GROUP BY kind "
+           "ORDER BY required_zone NULLS LAST, count_places DESC")
+    return _frame(con, sql, _params(as_of, county, city, sector))
+
+
+def place_zone_requirements(con, as_of, county=None, city=None, sector=None) -> pd.DataFrame:
+    """Per R3 zone (出入口, 生产区/车间, 生活区): 工业生产/重点项目 enterprises judged, with a code, lacking."""
+    sql = ("SELECT count(*) AS n, count(*) FILTER (WHERE has_entrance_code) AS entrance, "
+           "count(*) FILTER (WHERE has_production_code) AS production, "
+           "count(*) FILTER (WHERE has_living_code) AS living "
+           f"FROM place_coverage($as_of) WHERE {SCOPE} AND is_zone_rule_applicable")
+    n, *coded = _run(con, sql, _params(as_of, county, city, sector)).fetchone()
+    zones = ("出入口", "生产区/车间", "生活区")
+    return pd.DataFrame({"required_zone": zones, "count_enterprises": [n] * 3, "count_with_code": coded,
+                         "count_lacking": [n - c for c in coded]})
+
+
+def overdue_ranking(con, as_of, order: str = "count", county=None, city=None, sector=None,
+                    limit: int | None = None) -> pd.DataFrame:
+    """Enterprises with overdue staff, ranked by overdue count or by overdue share of their roster."""
+    orders = {"count": "count_overdue DESC, overdue_share DESC",
+              "share": "overdue_share DESC, count_overdue DESC"}
+    if order not in orders:
+        raise ValueError(f"order must be one of {', '.join(orders)}")
+    sql = ("SELECT credit_code, enterprise_name, county_code, county_name, city_code, city_name, sector, "
+           "headcount, county_state, is_closed_loop, count_employees, count_within_interval, count_overdue, "
+           "count_never_tested, round(count_overdue / count_employees, 4) AS overdue_share, "
+           "round(max_hours_since_sample, 1) AS max_hours_since_sample "
+           f"FROM enterprise_testing($as_of) WHERE {SCOPE} AND count_overdue > 0 "
+           f"ORDER BY {orders[order]}, credit_code LIMIT $limit")
+    return _frame(con, sql, _params(as_of, county, city, sector, limit=limit if limit is not None else 2 ** 62))
+
+
+def overdue_by_rule(con, as_of, county=None, city=None, sector=None) -> pd.DataFrame:
+    """Per interval rule (常态 48 h, 流动岗位 24 h, 应急 daily, 闭环 daily): staff it governs, overdue, share."""
+    sql = ("SELECT interval_rule_code, count(*) AS count_employees, "
+           "count(*) FILTER (WHERE is_overdue) AS count_overdue "
+           f"FROM employee_status($as_of) WHERE {SCOPE} GROUP BY interval_rule_code")
+    found = _frame(con, sql, _params(as_of, county, city, sector)).set_index("interval_rule_code")
+    hours = rule_settings(con)
+    rows = []
+    for code, who in INTERVAL_RULES.items():
+        employees = int(found.loc[code, "count_employees"]) if code in found.index else 0
+        overdue = int(found.loc[code, "count_overdue"]) if code in found.index else 0
+        rows.append({"interval_rule_code": code, "rule": who,
+                     "interval": interval_text(code, hours[f"{code}_interval_hours"]),
+                     "count_employees": employees, "count_overdue": overdue,
+                     "overdue_share": _rate(overdue, employees)})
+    return pd.DataFrame(rows)
+
+
+def overdue_staff(con, as_of, credit_code: str) -> pd.DataFrame:
+    """One enterprise's overdue roster entries: masked ID, job, interval that applies and why, hours since."""
+    sql = ("SELECT id_masked, person_name, job_type, interval_rule_code, interval_hours, "
+           "round(hours_since_sample, 1) AS hours_since_sample, last_sampled_at, is_never_tested, "
+           "interval_rule, county_state, is_closed_loop "
+           "FROM employee_status($as_of) WHERE credit_code = $credit_code AND is_overdue "
+           "ORDER BY is_never_tested DESC, hours_since_sample DESC, id_masked")
+    df = _frame(con, sql, _params(as_of, credit_code=credit_code))
+    df["interval_text"] = [interval_text(c, h) for c, h in zip(df.interval_rule_code, df.interval_hours)]
+    return df
+
+
+def production_status_mix(con, start, end, as_of, county=None, city=None, sector=None) -> pd.DataFrame:
+    """Per day and operating status (未上报 = no report): whitelisted enterprises, long form."""
+    sql = (f"SELECT day, coalesce(status, '{UNREPORTED}') AS status, count(*) AS count_enterprises "
+           f"FROM production_daily($start, $end, $as_of) WHERE {SCOPE} GROUP BY ALL ORDER BY day, status")
+    return _frame(con, sql, _params(as_of, county, city, sector, start=start, end=end))
+
+
+def production_trend(con, start, end, as_of, county=None, city=None, sector=None) -> pd.DataFrame:
+    """Per day: output, capacity and staff on duty against the pre-emergency baseline, over the
+    reports that have both a value and a baseline (so a missing report never looks like a drop)."""
+    sql = ("SELECT day, count(*) AS count_enterprises, count(status) AS count_reported, "
+           "sum(output_wan_yuan) FILTER (WHERE baseline_output_wan_yuan IS NOT NULL) AS output_wan_yuan, "
+           "sum(baseline_output_wan_yuan) FILTER (WHERE output_wan_yuan IS NOT NULL) AS baseline_output_wan_yuan, "
+           "avg(capacity_pct) FILTER (WHERE baseline_capacity_pct IS NOT NULL) AS capacity_pct, "
+           "avg(baseline_capacity_pct) FILTER (WHERE capacity_pct IS NOT NULL) AS baseline_capacity_pct, "
+           "sum(on_duty) FILTER (WHERE baseline_on_duty IS NOT NULL) AS on_duty, "
+           "sum(baseline_on_duty) FILTER (WHERE on_duty IS NOT NULL) AS baseline_on_duty, "
+           "sum(on_duty) AS on_duty_all "
+           f"FROM production_daily($start, $end, $as_of) WHERE {SCOPE} GROUP BY day ORDER BY day")
+    return _frame(con, sql, _params(as_of, county, city, sector, start=start, end=end))
+
+
+def production_baseline_basis(con, start, end, as_of, county=None, city=None, sector=None) -> dict:
+    """{应急前: n, 区间前3天: n, 无基线: n} enterprises in the range by where their baseline comes from."""
+    sql = ("SELECT coalesce(any_value(baseline_basis), '无基线') AS basis, credit_code "
+           f"FROM production_daily($start, $end, $as_of) WHERE {SCOPE} GROUP BY credit_code")
+    df = _frame(con, sql, _params(as_of, county, city, sector, start=start, end=end))
+    counts = df["basis"].value_counts()
+    return {k: int(counts.get(k, 0)) for k in ("应急前", "区间前3天", "无基线")}
+
+
+def emergency_periods(con, county, start, end, as_of) -> pd.DataFrame:
+    """A county's 应急 periods (started_at, ended_at; open ones end at as_of) that overlap [start, end]."""
+    sql = ("SELECT started_at, coalesce(ended_at, $as_of) AS ended_at FROM ("
+           "  SELECT is_emergency, since AS started_at, "
+           "         lead(since) OVER (ORDER BY state_seq) AS ended_at "
+           "  FROM stg_county_states WHERE county_code = $county AND since <= $as_of) "
+           "WHERE is_emergency AND started_at < CAST($end AS DATE) + 1 "
+           "AND coalesce(ended_at, $as_of) >= CAST($start AS DATE) ORDER BY started_at")
+    return _frame(con, sql, _params(as_of, county, start=start, end=end))
+
+
+def shutdowns_in_range(con, as_of, start, end, county=None, city=None, sector=None) -> pd.DataFrame:
+    """Shutdown episodes (R9) that overlap [start, end]: breaches first, then ongoing, then longest."""
+    sql = (f"SELECT * FROM shutdown_episodes($as_of) WHERE {SCOPE} "
+           "AND through_on >= $start AND started_on <= $end "
+           "ORDER BY is_breach DESC, is_ongoing DESC, length_days DESC, started_on, credit_code")
+    return _frame(con, sql, _params(as_of, county, city, sector, start=start, end=end))

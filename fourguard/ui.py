@@ -137,11 +137,16 @@ def _parse_date(text: str | None) -> dt.date | None:
 def _load_state(areas: pd.DataFrame, latest: dt.datetime) -> None:
     """Before any widget exists: seed the widgets from the URL (first run) or a pending scope."""
     ss, qp = st.session_state, st.query_params
+    # Widgets on different pages are different widgets to Streamlit, which drops their state on a
+    # page switch; re-assigning the values keeps the filters as the user moves between pages.
+    for key in ("f_city", "f_county", "f_sector", "f_live", "f_date", "f_time"):
+        if key in ss:
+            ss[key] = ss[key]
     if "_url_loaded" not in ss:
         ss["_url_loaded"] = True
-        ss["f_city"] = qp.get("city")
-        ss["f_county"] = qp.get("county")
-        ss["f_sector"] = qp.get("sector") if qp.get("sector") in feeds.SECTORS else None
+        ss["f_city"] = qp.get("city", "")
+        ss["f_county"] = qp.get("county", "")
+        ss["f_sector"] = qp.get("sector", "")
         as_of = _parse_time(qp.get("as_of"))
         ss["f_live"] = as_of is None
         if as_of:
@@ -151,14 +156,16 @@ def _load_state(areas: pd.DataFrame, latest: dt.datetime) -> None:
             ss["f_range"] = (start, end)
     pending = ss.pop("_pending_scope", None)
     if pending:
-        ss["f_county"], ss["f_city"] = pending["county"], pending["city"]
+        ss["f_county"], ss["f_city"] = pending["county"] or "", pending["city"] or ""
     counties = dict(zip(areas.county_code, areas.city_code))
     if ss.get("f_county") not in counties:
-        ss["f_county"] = None
+        ss["f_county"] = ""
     if ss.get("f_county"):
         ss["f_city"] = counties[ss["f_county"]]  # a county always brings its city
     if ss.get("f_city") not in set(areas.city_code):
-        ss["f_city"] = None
+        ss["f_city"] = ""
+    if ss.get("f_sector") not in feeds.SECTORS:
+        ss["f_sector"] = ""
     ss.setdefault("f_live", True)
     ss.setdefault("f_date", latest.date())
     ss.setdefault("f_time", latest.time().replace(second=0, microsecond=0))
@@ -175,16 +182,17 @@ def filter_bar(trend: bool = False, sector: bool = True) -> Filters:
     ss = st.session_state
     with st.sidebar:
         st.markdown("**筛选**")
-        cities = [None, *dict.fromkeys(areas.city_code)]
-        city = st.selectbox("省辖市", cities, key="f_city", format_func=lambda c: names.get(c, "全省"))
+        # "" stands for 全省/全部: a None value would show Streamlit's English placeholder.
+        cities = ["", *dict.fromkeys(areas.city_code)]
+        city = st.selectbox("省辖市", cities, key="f_city", format_func=lambda c: names.get(c, "全省")) or None
         in_city = areas[areas.city_code == city] if city else areas
-        counties = [None, *in_city.county_code]
+        counties = ["", *in_city.county_code]
         if ss.get("f_county") not in counties:
-            ss["f_county"] = None
+            ss["f_county"] = ""
         county = st.selectbox("县（市、区）", counties, key="f_county",
-                              format_func=lambda c: names.get(c, ALL) if c else ALL)
-        chosen_sector = st.selectbox("行业领域", [None, *feeds.SECTORS], key="f_sector",
-                                     format_func=lambda x: x or ALL, disabled=not sector)
+                              format_func=lambda c: names.get(c, ALL) if c else ALL) or None
+        chosen_sector = st.selectbox("行业领域", ["", *feeds.SECTORS], key="f_sector",
+                                     format_func=lambda x: x or ALL, disabled=not sector) or None
         live = st.toggle("最新数据", key="f_live", help=f"数据截至 {latest:%Y-%m-%d %H:%M}")
         if live:
             as_of = latest
