@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import json
 import sqlite3
 from pathlib import Path
@@ -67,10 +68,17 @@ def store_path(db_path: Path) -> Path:
 
 
 def _open(path: Path) -> sqlite3.Connection:
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(path, timeout=30, isolation_level=None)
-    con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA busy_timeout=30000")
+    if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        # Switching to WAL needs the file to itself and does not wait on the busy handler, so the
+        # first writers of a new store take turns under a file lock.
+        with open(path.with_name(path.name + ".init"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            con.execute("PRAGMA journal_mode=WAL")
+            fcntl.flock(lock, fcntl.LOCK_UN)
     con.executescript(SCHEMA)
     return con
 
