@@ -38,6 +38,7 @@ def app_on(monkeypatch, clear_streamlit_caches):
     def use(s: Settings) -> Settings:
         monkeypatch.setenv("FOURGUARD_DB", str(s.db_path))
         monkeypatch.setenv("FOURGUARD_DEMO_DIR", str(s.demo_dir))
+        monkeypatch.setenv("FOURGUARD_DEMO_SCALE", s.demo_scale)
         monkeypatch.setattr(config, "_SETTINGS", None)
         return config.settings()
     return use

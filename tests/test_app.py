@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from fourguard import config, ingest
+from fourguard import ingest
+from fourguard.config import Settings
 from tests.feedfiles import write_feed
 from tests.test_ingest import REGISTRY, ROSTER, sample
 
@@ -15,31 +15,9 @@ ROOT = Path(__file__).parent.parent
 PAGES = sorted(p.name for p in (ROOT / "pages").glob("*.py"))
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    """Streamlit caches outlive an AppTest run (streamlit/streamlit#9139)."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
 @pytest.fixture
-def app_env(tmp_path, monkeypatch):
-    """Point the app at a fresh database path and drop the cached settings."""
-    def use(db_path: Path, scale: str = "county"):
-        monkeypatch.setenv("FOURGUARD_DB", str(db_path))
-        monkeypatch.setenv("FOURGUARD_DEMO_SCALE", scale)
-        monkeypatch.setenv("FOURGUARD_DEMO_DIR", str(tmp_path / "demo"))
-        monkeypatch.setattr(config, "_SETTINGS", None)
-        return config.settings()
-    return use
-
-
-@pytest.fixture
-def small_db(tmp_path, app_env):
-    s = app_env(tmp_path / "fg.duckdb")
+def small_db(tmp_path, app_on):
+    s = app_on(Settings(db_path=tmp_path / "fg.duckdb", demo_dir=tmp_path / "demo"))
     ingest.ingest_paths([write_feed(tmp_path / "reg.csv", "registry", REGISTRY),
                          write_feed(tmp_path / "roster.csv", "roster", ROSTER),
                          write_feed(tmp_path / "t.csv", "tests", [sample()])], s.db_path, s)
@@ -64,8 +42,8 @@ def test_overview_shows_the_loaded_numbers(small_db):
     assert shown["核酸检测覆盖率"] == "100.0%"
 
 
-def test_first_start_builds_the_embedded_default(tmp_path, app_env):
-    s = app_env(tmp_path / "store" / "fg.duckdb", scale="county")
+def test_first_start_builds_the_embedded_default(tmp_path, app_on):
+    s = app_on(Settings(db_path=tmp_path / "store" / "fg.duckdb", demo_dir=tmp_path / "demo", demo_scale="county"))
     assert not s.db_path.exists()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600).run()
     assert not at.exception, at.exception
