@@ -12,24 +12,31 @@ from tests.feedfiles import write_feed
 from tests.test_ingest import REGISTRY, ROSTER, sample
 
 
-def app_process(db_path: str, key: str, stop, out) -> None:
+def app_process(db_path: str, key: str, ready, updated, stop, out) -> None:
     """Like a dashboard: read every 20 ms (reconnecting on a new snapshot) and write back often."""
-    s = Settings(db_path=db_path, hash_key=key)
-    reader = db.connect(db_path, s)
     seen, writes, errors, version = [], 0, [], 0
-    while not stop.is_set():
-        try:
-            if not reader.is_current():
-                reader.close()
-                reader = db.connect(db_path, s)
-            seen.append(reader.cursor().execute("SELECT count(*) FROM raw.tests").fetchone()[0])
-            version = store.append_issue_event(store.store_path(db_path), "SB1", version, "县指挥部",
-                                               None, "已交办", department="县工信局")
-            writes += 1
-        except Exception as exc:  # any failure is a finding, reported to the test
-            errors.append(repr(exc))
-        time.sleep(0.02)
-    out.put({"seen": seen, "writes": writes, "errors": errors})
+    try:
+        s = Settings(db_path=db_path, hash_key=key)
+        reader = db.connect(db_path, s)
+        while not stop.is_set():
+            try:
+                if not reader.is_current():
+                    reader.close()
+                    reader = db.connect(db_path, s)
+                seen.append(reader.cursor().execute("SELECT count(*) FROM raw.tests").fetchone()[0])
+                if seen[-1] != seen[0]:
+                    updated.set()
+                version = store.append_issue_event(store.store_path(db_path), "SB1", version, "县指挥部",
+                                                   None, "已交办", department="县工信局")
+                writes += 1
+                ready.set()
+            except Exception as exc:  # any failure is a finding, reported to the test
+                errors.append(repr(exc))
+            time.sleep(0.02)
+    except Exception as exc:
+        errors.append(repr(exc))
+    finally:
+        out.put({"seen": seen, "writes": writes, "errors": errors})
 
 
 def test_load_beside_a_reading_and_writing_app(tmp_path):
@@ -40,14 +47,15 @@ def test_load_beside_a_reading_and_writing_app(tmp_path):
     big = write_feed(tmp_path / "big.csv", "tests", [sample(f"S{i}") for i in range(1, 150_001)])
 
     ctx = mp.get_context("spawn")
-    stop, out = ctx.Event(), ctx.Queue()
-    proc = ctx.Process(target=app_process, args=(str(s.db_path), "k", stop, out))
+    ready, updated, stop, out = ctx.Event(), ctx.Event(), ctx.Event(), ctx.Queue()
+    proc = ctx.Process(target=app_process, args=(str(s.db_path), "k", ready, updated, stop, out))
     proc.start()
-    time.sleep(3)  # the app is up and serving the first snapshot
+    assert ready.wait(timeout=180), "the app process never served a read"
     [rep] = ingest.ingest_paths([big], s.db_path, s)
-    time.sleep(1.5)  # the app notices the new snapshot on its next read
+    updated.wait(timeout=180)  # the app notices the new snapshot on a later read
+    time.sleep(0.5)  # and goes on reading and writing for a moment after
     stop.set()
-    result = out.get(timeout=60)
+    result = out.get(timeout=180)
     proc.join(timeout=60)
 
     assert rep.inserted == 150_000
