@@ -18,6 +18,10 @@ st.navigation({
         st.Page("pages/05_production.py", title="生产经营", icon=":material/factory:", url_path="production"),
         st.Page("pages/06_enterprise.py", title="企业详情", icon=":material/domain:", url_path="enterprise"),
     ],
+    "一键响应": [
+        st.Page("pages/08_issues.py", title="问题办结", icon=":material/assignment:", url_path="issues"),
+        st.Page("pages/09_issue_desk.py", title="诉求办理", icon=":material/edit_note:", url_path="issue-desk"),
+    ],
     "数据": [
         st.Page("pages/07_data.py", title="数据状态", icon=":material/database:", url_path="data"),
     ],

@@ -238,3 +238,51 @@ def enterprise_production(df: pd.DataFrame, title: str | None = None) -> go.Figu
     fig.update_yaxes(title_text="产值（万元）", secondary_y=False)
     fig.update_yaxes(title_text="产能利用率（%）", range=[0, 105], secondary_y=True, showgrid=False)
     return style(fig, title)
+
+
+# ---------------------------------------------------------------- issues
+
+def issue_backlog_age(df: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """Open issues per age bucket, split into past deadline (red) and within deadline."""
+    within = df["count_open"] - df["count_overdue"]
+    fig = go.Figure([
+        go.Bar(x=df["age_bucket"], y=within, name="未超期", marker_color=palette.NEUTRAL,
+               hovertemplate="<b>%{x}</b><br>未超期 %{y:,} 件<extra></extra>"),
+        go.Bar(x=df["age_bucket"], y=df["count_overdue"], name="已超期", marker_color=palette.COLORS["高"],
+               hovertemplate="<b>%{x}</b><br>已超期 %{y:,} 件<extra></extra>"),
+    ])
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(title_text="已提出时长")
+    fig.update_yaxes(title_text="未办结诉求（件）")
+    return style(fig, title)
+
+
+def issue_closure_by(df: pd.DataFrame, label: str, title: str | None = None, top: int = 15) -> go.Figure:
+    """Per group: closed / open within deadline / past deadline, horizontal stacked bars (top by backlog)."""
+    df = df.head(top).iloc[::-1]
+    parts = (("已办结", df["count_closed"], palette.COLORS["低"]),
+             ("未办结（未超期）", df["count_open"] - df["count_overdue"], palette.NEUTRAL),
+             ("已超期", df["count_overdue"], palette.COLORS["高"]))
+    rate = df["closure_rate"].fillna(0).to_numpy()
+    fig = go.Figure([go.Bar(y=df["name"], x=x, name=name, orientation="h", marker_color=color, customdata=rate,
+                            hovertemplate=f"<b>%{{y}}</b><br>{name} %{{x:,}} 件<br>办结率 %{{customdata:.1%}}"
+                                          "<extra></extra>")
+                     for name, x, color in parts])
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(title_text="诉求（件）")
+    fig.update_yaxes(title_text=label, automargin=True)
+    return style(fig, title, height=max(260, 26 * len(df) + 90))
+
+
+def issue_trend(df: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """Issues reported vs resolved per day."""
+    fig = go.Figure([
+        go.Bar(x=df["day"], y=df["count_opened"], name="新提出", marker_color=palette.SEQUENCE[0],
+               hovertemplate="%{x|" + DAY + "}<br>新提出 %{y:,} 件<extra></extra>"),
+        go.Bar(x=df["day"], y=df["count_closed"], name="办结", marker_color=palette.COLORS["低"],
+               hovertemplate="%{x|" + DAY + "}<br>办结 %{y:,} 件<extra></extra>"),
+    ])
+    fig.update_layout(barmode="group")
+    _day_axis(fig, df["day"])
+    fig.update_yaxes(title_text="诉求（件）")
+    return style(fig, title)

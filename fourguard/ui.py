@@ -234,3 +234,21 @@ def fmt_pct(x) -> str:
 def fmt_time(t: dt.datetime | None) -> str:
     """2022-06-09 08:05, or — when there is no time."""
     return "—" if t is None or pd.isna(t) else t.strftime("%Y-%m-%d %H:%M")
+
+
+# ---------------------------------------------------------------- who is acting (write-back forms)
+
+DEMO_OFFICIALS = ("张伟（市四保专班）", "李娜（县工信局）", "王强（县人社局）", "刘洋（乡镇包保干部）")
+
+
+def acting_user() -> str:
+    """The logged-in user's name where login is configured, else a sidebar picker marked as development mode."""
+    try:
+        if st.user.is_logged_in:
+            return str(st.user.get("name") or st.user.get("email") or "已登录用户")
+    except Exception:  # no auth configured: st.user has no login state
+        pass
+    with st.sidebar:
+        st.divider()
+        return st.selectbox("开发模式：选择操作人", DEMO_OFFICIALS, key="dev_actor",
+                            help="未配置登录（st.login）时用于演示：写入的办理记录以此人为操作人。")
