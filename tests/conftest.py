@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from streamlit.testing.v1 import AppTest
 
 from fourguard import config, demo, ingest
 from fourguard.config import Settings
@@ -42,3 +43,14 @@ def app_on(monkeypatch, clear_streamlit_caches):
         monkeypatch.setattr(config, "_SETTINGS", None)
         return config.settings()
     return use
+
+
+def run_page(page: str, **params) -> AppTest:
+    """Run app.py with URL parameters, switch to pages/<page>, and fail on any exception."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(f"pages/{page}").run()
+    assert not at.exception, at.exception
+    return at

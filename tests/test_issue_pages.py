@@ -2,26 +2,13 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from fourguard import closure, db, freshness, issues, queries, store, ui
 from fourguard.config import Settings
-
-ROOT = Path(__file__).parent.parent
-
-
-def run_page(page: str, **params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(f"pages/{page}").run()
-    assert not at.exception, at.exception
-    return at
-
+from tests.conftest import run_page
 
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)

@@ -5,20 +5,9 @@ import datetime as dt
 
 import pytest
 from stdnum.cn import ric
-from streamlit.testing.v1 import AppTest
 
 from fourguard import db, enterprise, freshness, queries
-from tests.conftest import ROOT
-
-
-def run_page(page: str, **params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(f"pages/{page}").run()
-    assert not at.exception, at.exception
-    return at
+from tests.conftest import run_page
 
 
 @pytest.fixture
