@@ -64,18 +64,22 @@ def _config_tables(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
     con.executemany("INSERT INTO cfg_calendar VALUES (?, ?)", workday_calendar())
 
 
-def workday_calendar(first: int = 2019, last: int = 2027) -> list[tuple[dt.date, bool]]:
-    """Official working days (holidays and 调休 make-up days) from chinese-calendar."""
+def is_workday(day: dt.date) -> bool:
+    """An official working day (holidays and 调休 make-up days) per chinese-calendar."""
     import chinese_calendar
 
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:  # beyond the library's published years: plain weekdays
+        return day.weekday() < 5
+
+
+def workday_calendar(first: int = 2019, last: int = 2027) -> list[tuple[dt.date, bool]]:
+    """Every day of the years with whether it is an official working day (the cfg_calendar table)."""
     out = []
     day = dt.date(first, 1, 1)
     while day.year <= last:
-        try:
-            work = chinese_calendar.is_workday(day)
-        except NotImplementedError:  # beyond the library's published years: plain weekdays
-            work = day.weekday() < 5
-        out.append((day, work))
+        out.append((day, is_workday(day)))
         day += dt.timedelta(days=1)
     return out
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import store
+from .db import is_workday
 from .config import Settings, settings
 
 OPEN_STATES = ("待交办", "已交办", "办理中", "退回", "重办", "升级")
@@ -72,19 +73,13 @@ def check(action_name: str, current: str, fields: dict) -> str:
 
 def default_deadline(category: str, reported: dt.datetime, s: Settings | None = None) -> dt.datetime:
     """The category's time limit in official working days after `reported`, at 23:59:59 of that day."""
-    import chinese_calendar
-
     s = s or settings()
     limits = s.issue_limit_workdays
     days = int(limits.get(category, limits.get("default", 5)))
     day = reported.date()
     while days > 0:
         day += dt.timedelta(days=1)
-        try:
-            work = chinese_calendar.is_workday(day)
-        except NotImplementedError:  # beyond the library's published years: plain weekdays
-            work = day.weekday() < 5
-        days -= work
+        days -= is_workday(day)
     return dt.datetime.combine(day, dt.time(23, 59, 59))
 
 
