@@ -55,7 +55,7 @@ def cmd_metrics(args) -> int:
 
     reader = db.connect(args.db)
     con = reader.cursor()
-    as_of = _as_of(args.as_of) or freshness.latest_data_at(con)
+    as_of = _as_of(args.as_of) or freshness.latest_time(con)
     result = queries.metrics(con, as_of, county=args.county, city=args.city, sector=args.sector)
     print(json.dumps(result, ensure_ascii=False, indent=None if args.json else 2, default=str))
     return 0

@@ -1,7 +1,7 @@
 """问题办结 (R11): the closure figures and the issues behind them — connection in, DataFrame/dict out.
 
 Every figure rolls up `issue_closure(as_of)` (issue_status plus assign/close times, age bucket and
-the write-back version), so the counts agree with `queries.issue_summary` / `metrics()["issues"]`.
+the write-back version), and `metrics()["issues"]` is `closure_summary` plus `backlog_by_age`.
 """
 from __future__ import annotations
 

@@ -45,6 +45,11 @@ class Settings:
     issue_limit_workdays: dict = field(default_factory=lambda: {"default": 5})  # R11
     stale_after_hours: dict = field(default_factory=lambda: {"default": 24})
     future_tolerance_minutes: int = 10    # clocks drift; beyond this a timestamp is "in the future"
+    # What "now" is for a write-back (fourguard/clock.py): "wall" = the system clock (a live
+    # deployment), "data" = the newest time in the feeds (a demo or an archive being replayed),
+    # "auto" = "data" when the newest feed time is more than `archive_after_days` old, else "wall".
+    clock: str = "auto"
+    archive_after_days: int = 30
     # Risk map (docs/risk.md): relative weight of each component in the 0–100 score; 0 turns one off.
     risk_weights: dict = field(default_factory=lambda: {
         "positives": 30,     # R15 阳性 / 聚集性疫情

@@ -20,6 +20,19 @@ def latest_data_at(con) -> dt.datetime:
     return row[0] or dt.datetime.now().replace(second=0, microsecond=0)
 
 
+def latest_time(con) -> dt.datetime:
+    """The default `as_of` ("最新数据"): the newest feed time, or a later write-back made in the app.
+
+    An assignment or a county switch made after the last load counts from the moment it was made
+    (never later than the system clock), so the pages show it without waiting for the next feed.
+    """
+    written = con.execute(
+        "SELECT greatest((SELECT max(\"at\") FROM wb_issue_events), (SELECT max(reported_at) FROM wb_app_issues),"
+        " (SELECT max(since) FROM wb_county_switches))").fetchone()[0]
+    latest = latest_data_at(con)
+    return max(latest, min(written, dt.datetime.now())) if written else latest
+
+
 def feed_overview(con) -> pd.DataFrame:
     """One row per feed: label, rows held, latest data time, last successful load."""
     out = []

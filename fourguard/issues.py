@@ -84,14 +84,15 @@ def default_deadline(category: str, reported: dt.datetime, s: Settings | None = 
 
 
 def apply(path: Path, issue_id: str, action_name: str, current: str, expected_version: int, actor: str,
-          **fields) -> int:
+          at: dt.datetime | None = None, **fields) -> int:
     """Check the action against `current` and write it as one event; returns the issue's new version.
 
     `current` and `expected_version` are what the form showed; if anyone wrote the issue since,
-    store.Conflict is raised with what changed and nothing is written.
+    store.Conflict is raised with what changed and nothing is written. `at`: the business time
+    (fourguard.clock.now), default the system clock.
     """
     to_state = check(action_name, current, fields)
-    return store.append_issue_event(path, issue_id, expected_version, actor, current, to_state,
+    return store.append_issue_event(path, issue_id, expected_version, actor, current, to_state, at,
                                     **{k: v for k, v in fields.items() if v not in (None, "")})
 
 
@@ -113,7 +114,7 @@ def create(path: Path, credit_code: str, category: str, detail: str, actor: str,
 
 
 def apply_many(path: Path, forms: list[tuple[str, str, int]], action_name: str, actor: str,
-               **fields) -> tuple[list[str], dict[str, str]]:
+               at: dt.datetime | None = None, **fields) -> tuple[list[str], dict[str, str]]:
     """Bulk action over (issue_id, current state, version) rows: each issue its own transaction.
 
     Returns (ids written, {id: why refused}); one refusal never blocks the others.
@@ -121,7 +122,7 @@ def apply_many(path: Path, forms: list[tuple[str, str, int]], action_name: str, 
     done, refused = [], {}
     for issue_id, current, version in forms:
         try:
-            apply(path, issue_id, action_name, current, version, actor, **fields)
+            apply(path, issue_id, action_name, current, version, actor, at, **fields)
             done.append(issue_id)
         except (TransitionRefused, store.Conflict) as exc:
             refused[issue_id] = str(exc)

@@ -261,16 +261,6 @@ def issue_status(con, as_of, county=None, city=None, sector=None, credit_code=No
                                     open_only=open_only, overdue_only=overdue_only))
 
 
-def issue_summary(con, as_of, county=None, city=None, sector=None) -> dict:
-    """{total, open, closed, closure_rate, overdue, on_time_rate} of issues in scope at as_of."""
-    sql = ("SELECT count(*), count(*) FILTER (WHERE is_open), count(*) FILTER (WHERE is_closed), "
-           "count(*) FILTER (WHERE is_overdue), count(*) FILTER (WHERE is_on_time) "
-           f"FROM issue_status($as_of) WHERE {SCOPE}")
-    total, n_open, closed, overdue, on_time = _run(con, sql, _params(as_of, county, city, sector)).fetchone()
-    return {"total": total, "open": n_open, "closed": closed, "closure_rate": _rate(closed, total),
-            "overdue": overdue, "on_time_rate": _rate(on_time, closed)}
-
-
 # ---------------------------------------------------------------- the one-screen summary
 
 def quarantined_rows(con) -> int:
@@ -328,8 +318,17 @@ def metrics(con, as_of: dt.datetime, county: str | None = None, city: str | None
         "place_codes": place_code_summary(con, t, county, city, sector),
         "output_coverage_by_sector": {r["sector"]: r["output_share"] for r in output},
         "sampling_huts": {"required": huts_required, "with_hut": huts_with},
-        "issues": issue_summary(con, t, county, city, sector),
+        "issues": _issue_figures(con, t, county, city, sector),
     }
+
+
+def _issue_figures(con, t, county, city, sector) -> dict:
+    """The 问题办结 page's figures: rates, medians, satisfaction, and open issues by age."""
+    from . import closure  # closure builds on this module
+
+    ages = closure.backlog_by_age(con, t, county, city, sector)
+    return {**closure.closure_summary(con, t, county, city, sector),
+            "backlog_by_age": dict(zip(ages.age_bucket, ages.count_open.astype(int).tolist()))}
 
 
 def areas(con) -> pd.DataFrame:

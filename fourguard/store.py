@@ -160,8 +160,12 @@ def issue_version(con: sqlite3.Connection, issue_id: str) -> int:
 
 
 def append_issue_event(path: Path, issue_id: str, expected_version: int, actor: str,
-                       from_state: str | None, to_state: str, **fields) -> int:
-    """Append one issue event if nobody wrote the issue since `expected_version`; returns the new version."""
+                       from_state: str | None, to_state: str, at: dt.datetime | None = None, **fields) -> int:
+    """Append one issue event if nobody wrote the issue since `expected_version`; returns the new version.
+
+    `at` is the event's business time (fourguard.clock.now; default the system clock); the audit
+    row records the system time regardless.
+    """
     allowed = {"department", "assignee", "deadline_at", "note", "revisit", "batch_id"}
     extra = set(fields) - allowed
     if extra:
@@ -179,7 +183,8 @@ def append_issue_event(path: Path, issue_id: str, expected_version: int, actor: 
                            f"（{changes.get('at', '')}，{changes.get('from_state') or ''}→{changes.get('to_state', '')}），"
                            "本次提交未保存，请刷新后重试。", changes)
         cols = ["issue_id", "at", "actor", "from_state", "to_state", *fields]
-        vals = [issue_id, now_text(), actor, from_state, to_state,
+        stamp = at.replace(microsecond=0).isoformat(sep=" ") if at else now_text()
+        vals = [issue_id, stamp, actor, from_state, to_state,
                 *[v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v for v in fields.values()]]
         con.execute(f"INSERT INTO issue_events ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", vals)
         con.execute("INSERT INTO issue_versions (issue_id, version) VALUES (?, 1) "

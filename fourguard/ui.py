@@ -176,7 +176,7 @@ def filter_bar(trend: bool = False, sector: bool = True) -> Filters:
     from . import freshness, queries
 
     areas = query(queries.areas)
-    latest = query(freshness.latest_data_at)
+    latest = query(freshness.latest_time)
     _load_state(areas, latest)
     names = {**dict(zip(areas.city_code, areas.city_name)), **dict(zip(areas.county_code, areas.county_name))}
     ss = st.session_state

@@ -3,17 +3,19 @@ import datetime as dt
 
 import streamlit as st
 
-from fourguard import closure, issues, store, ui
+from fourguard import clock, closure, issues, store, ui
 from fourguard.config import settings
 
 f = ui.filter_bar(sector=True)
 actor = ui.acting_user()
 path = store.store_path(settings().db_path)
 ss = st.session_state
-now = max(dt.datetime.now().replace(microsecond=0), f.latest)  # the desk works on the current state
+now = clock.now(ui.cursor())  # the desk works on the current state (demo or archive data: its newest time)
 
 st.title("诉求办理")
-st.caption(f"{f.label} · 按当前时间 {ui.fmt_time(now)} 的状态办理 · 操作人：{actor}")
+when = ("按当前时间" if clock.mode(f.latest) == "wall"
+        else f"数据为演示或存档（最新数据早于{settings().archive_after_days}天前），按数据最新时间")
+st.caption(f"{f.label} · {when} {ui.fmt_time(now)} 的状态办理，新记录以此时间登记 · 操作人：{actor}")
 if msg := ss.pop("desk_msg", None):
     getattr(st, msg[0])(msg[1])
 
@@ -90,4 +92,4 @@ with st.form("desk_form"):
         fields["batch_id"] = st.text_input("批处理编号", key="f_batch", placeholder="例如：用工-2022-06 共性问题")
     fields["note"] = st.text_area("说明" + ("（必填）" if "note" in action.needs else ""), key="f_note")
     if st.form_submit_button(f"{action.label}（{len(forms)} 件）", type="primary"):
-        done(*closure.outcome(action.label, *issues.apply_many(path, forms, name, actor, **fields)))
+        done(*closure.outcome(action.label, *issues.apply_many(path, forms, name, actor, now, **fields)))

@@ -162,3 +162,31 @@ def test_new_issue_form_creates_a_waiting_issue(fresh_db):
     created = store.read_tables(store.store_path(fresh_db.db_path))["app_issues"]
     assert len(created) == 1 and created.detail.iloc[0] == "电话反映缺普工20人"
     assert created.issue_id.iloc[0] in set(at.dataframe[0].value["issue_id"])
+
+
+@pytest.mark.parametrize("action, from_states, to_state, opened", [
+    ("return", ("已交办", "办理中"), "退回", 0),
+    ("reopen", ("已办结", "已回访", "已销号"), "重办", 1),    # a closed issue is open again
+    ("escalate", ("待交办",), "升级", 0),
+])
+def test_return_reopen_escalate_through_the_form(fresh_db, action, from_states, to_state, opened):
+    before = int(metric(run_page("08_issues.py"), "未办结").replace(",", ""))
+    at, _ = open_desk()
+    at.segmented_control(key="desk_view").set_value("全部").run()
+    table = at.dataframe[0].value
+    row = next(i for i, state in enumerate(table["state"]) if state in from_states)
+    issue_id = table["issue_id"].iloc[row]
+    select(at, [row])
+    at.segmented_control(key="desk_action").set_value(action).run()
+    at.text_area(key="f_note").input("测试：" + issues.ACTIONS[action].label)
+    submit(at, issues.ACTIONS[action].label)
+    assert at.success and issue_id in at.success[0].value, [e.value for e in at.error]
+    events = store.read_tables(store.store_path(fresh_db.db_path))["issue_events"]
+    assert list(events.to_state) == [to_state] and list(events.from_state) == [table["state"].iloc[row]]
+    # Demo data ends in 2022: the event is stamped with the data's newest time (the business
+    # clock), so 问题办结 at its default 最新数据 already counts it.
+    r = db.connect(fresh_db.db_path, fresh_db)
+    assert events["at"].iloc[0] == freshness.latest_data_at(r.cursor())
+    r.close()
+    after = run_page("08_issues.py")
+    assert int(metric(after, "未办结").replace(",", "")) == before + opened

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import threading
 
 import pytest
 
-from fourguard import db, ingest, issues, store
+from fourguard import clock, db, freshness, ingest, issues, queries, store
 from fourguard.config import Settings
 from fourguard.feeds import ISSUE_STATES
 from tests.feedfiles import write_feed
@@ -116,3 +117,38 @@ def test_write_backs_drive_the_views_and_survive_a_newer_feed(tmp_path):
     deadline, source = con.execute("SELECT deadline_at, deadline_source FROM issue_status(now()::TIMESTAMP) "
                                    "WHERE issue_id = ?", [new_id]).fetchone()
     assert deadline == issues.default_deadline("用工需求", dt.datetime(2022, 6, 2, 10), s)
+
+
+@pytest.mark.parametrize("setting, latest_age_days, expected", [
+    ("auto", 31, "data"),      # a demo or an archive: stamp inside its period
+    ("auto", 29, "wall"),      # live data, even if a feed is late
+    ("auto", None, "wall"),    # nothing loaded yet
+    ("wall", 400, "wall"),
+    ("data", 0, "data"),
+])
+def test_business_clock_mode(setting, latest_age_days, expected):
+    latest = None if latest_age_days is None else dt.datetime.now() - dt.timedelta(days=latest_age_days)
+    assert clock.mode(latest, Settings(clock=setting)) == expected
+
+
+def test_default_as_of_includes_later_write_backs(demo_db, tmp_path):
+    copy = tmp_path / "fg.duckdb"
+    shutil.copy(demo_db.db_path, copy)
+    s = Settings(db_path=copy)
+    path = store.store_path(copy)
+    r = db.connect(copy, s)
+    con = r.cursor()
+    latest = freshness.latest_data_at(con)
+    assert freshness.latest_time(con) == latest
+    issue = queries.issue_status(con, latest, open_only=True).iloc[0]
+    later = latest + dt.timedelta(hours=2)
+    issues.apply(path, issue.issue_id, "escalate", issue.state, 0, "甲", at=later, note="报上级")
+    r.refresh_writebacks()
+    assert freshness.latest_time(con) == later          # shown at 最新数据 at once
+    row = queries.issue_status(con, freshness.latest_time(con)).set_index("issue_id").loc[issue.issue_id]
+    assert row.state == "升级"
+    # A switch dated in the future never moves 最新数据 past the system clock.
+    store.switch_county_state(path, issue.county_code, "应急", "甲", since=dt.datetime(2099, 1, 1))
+    r.refresh_writebacks()
+    assert later < freshness.latest_time(con) <= dt.datetime.now()
+    r.close()

@@ -342,8 +342,13 @@ def test_issue_status(con, issue_id, state, deadline_at, overdue, on_time):
 
 
 def test_issue_summary(con):
+    # Closed: I3 (06-01 09:00 → 06-08 10:00, 169 h), I4 (05-25 09:00 → 06-02 10:00, 193 h), I6
+    # (→ 06-05 09:00, 96 h); assigned: only APP-1, an hour after it was reported; nobody revisited.
+    # Open at T (06-10 12:00): I2 is 98 h old, I1/I5/I8/I10/APP-1 over 7 days.
     assert queries.metrics(con, T, county=ISSUES)["issues"] == {
-        "total": 9, "open": 6, "closed": 3, "closure_rate": 0.3333, "overdue": 4, "on_time_rate": 0.6667}
+        "total": 9, "open": 6, "closed": 3, "closure_rate": 0.3333, "overdue": 4, "on_time_rate": 0.6667,
+        "median_hours_to_assign": 1.0, "median_hours_to_close": 169.0, "revisited": 0, "satisfied": 0,
+        "satisfaction_rate": None, "backlog_by_age": {"<1天": 0, "1–3天": 0, "3–7天": 1, ">7天": 5}}
     assert "I9" not in set(queries.issue_status(con, T)["issue_id"])   # reported after T
 
 
