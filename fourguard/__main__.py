@@ -61,6 +61,41 @@ def cmd_metrics(args) -> int:
     return 0
 
 
+def cmd_user(args) -> int:
+    """Manage the local accounts file (passwords hashed with argon2id)."""
+    import getpass
+
+    from . import auth
+
+    path = settings().accounts_file
+    if args.action == "list":
+        for u in auth.load(path).values():
+            area = u.county or u.city or "全省"
+            print(f"{u.username}\t{u.name}\t{auth.ROLES[u.role]}\t{area}\t{u.department or ''}\t"
+                  f"{'密码' if u.password_hash else ''}{' ' + u.email if u.email else ''}")
+        return 0
+    if args.action == "remove":
+        auth.remove_user(args.username, path)
+        print(f"已删除账号 {args.username}")
+        return 0
+    password = None
+    if not args.email or args.password_stdin:
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass("密码（至少10位）：")
+            if getpass.getpass("再输入一次：") != password:
+                raise SystemExit("两次输入的密码不一致")
+    user = auth.User(args.username, args.name or args.username, args.role, city=args.city, county=args.county,
+                     department=args.department, email=args.email)
+    try:
+        auth.add_user(user, password, path, replace=args.replace)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from exc
+    print(f"已保存账号 {user.username}（{auth.ROLES[user.role]}）到 {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fourguard", description="四保白名单企业监测：数据生成、导入与指标")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -87,7 +122,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="单行 JSON")
     p.set_defaults(func=cmd_metrics)
 
+    p = sub.add_parser("user", help="管理登录账号（本地账号文件，argon2 密码哈希）")
+    p.add_argument("action", choices=("add", "remove", "list"))
+    p.add_argument("username", nargs="?")
+    p.add_argument("--name", help="显示的姓名，如 张伟（市四保专班）")
+    p.add_argument("--role", default="county", choices=("province", "city", "county", "department", "analyst", "wall"))
+    p.add_argument("--city", help="省辖市代码（市级账号必填；其他角色可用于限定范围）")
+    p.add_argument("--county", help="县区代码（县级账号必填；其他角色可用于限定范围）")
+    p.add_argument("--department", help="责任单位名称（责任单位账号必填）")
+    p.add_argument("--email", help="统一身份认证（st.login）的邮箱：该身份登录时按此账号授权")
+    p.add_argument("--password-stdin", dest="password_stdin", action="store_true", help="从标准输入读密码（脚本用）")
+    p.add_argument("--replace", action="store_true", help="覆盖同名账号")
+    p.set_defaults(func=cmd_user)
+
     args = parser.parse_args(argv)
+    if args.command == "user" and args.action != "list" and not args.username:
+        parser.error("请给出账号名")
     return args.func(args)
 
 

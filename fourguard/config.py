@@ -50,6 +50,11 @@ class Settings:
     # "auto" = "data" when the newest feed time is more than `archive_after_days` old, else "wall".
     clock: str = "auto"
     archive_after_days: int = 30
+    # Who may get in (fourguard/auth.py): "auto" = st.login if .streamlit/secrets.toml has [auth],
+    # else the accounts file if it has users, else no login only on the public demo hash key;
+    # "demo" = no login, explicitly; "accounts" / "oidc" force one.
+    auth: str = "auto"
+    accounts_path: Path | None = None     # default: accounts.json beside the database
     # Risk map (docs/risk.md): relative weight of each component in the 0–100 score; 0 turns one off.
     risk_weights: dict = field(default_factory=lambda: {
         "positives": 30,     # R15 阳性 / 聚集性疫情
@@ -69,13 +74,17 @@ class Settings:
         "cluster_level": "高", "positive_level": "较高",
     })
 
+    @property
+    def accounts_file(self) -> Path:
+        return Path(self.accounts_path) if self.accounts_path else Path(self.db_path).parent / "accounts.json"
+
     def interval(self, rule: str) -> float:
         """Hours allowed between samples under one R1 rule."""
         return float(self.intervals_hours[rule])
 
 
 def _coerce(name: str, value):
-    return Path(value) if name in ("db_path", "demo_dir") else value
+    return Path(value) if name in ("db_path", "demo_dir", "accounts_path") else value
 
 
 def load_settings(path: str | os.PathLike | None = None) -> Settings:
@@ -99,6 +108,8 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         overrides["demo_dir"] = Path(os.environ["FOURGUARD_DEMO_DIR"])
     if os.environ.get("FOURGUARD_DEMO_SCALE"):
         overrides["demo_scale"] = os.environ["FOURGUARD_DEMO_SCALE"]
+    if os.environ.get("FOURGUARD_AUTH"):
+        overrides["auth"] = os.environ["FOURGUARD_AUTH"]
     if os.environ.get("FOURGUARD_HASH_KEY"):
         overrides["hash_key"] = os.environ["FOURGUARD_HASH_KEY"]
     return replace(base, **overrides)

@@ -338,6 +338,17 @@ def areas(con) -> pd.DataFrame:
         "FROM stg_enterprises AS e ORDER BY e.city_code, e.county_code").df()
 
 
+def county_cities(con) -> dict[str, str]:
+    """Every county-level division's code → its city's code (all of them, not only those with enterprises)."""
+    return dict(con.execute("SELECT code, city_code FROM regions WHERE level = 'county'").fetchall())
+
+
+def enterprise_area(con, code: str) -> tuple[str | None, str | None]:
+    """(county_code, city_code) of an enterprise, (None, None) when unknown."""
+    row = con.execute("SELECT county_code, city_code FROM stg_enterprises WHERE credit_code = ?", [code]).fetchone()
+    return tuple(row) if row else (None, None)
+
+
 # ---- risk map
 
 def risk_map(con, as_of, county=None, city=None, sector=None) -> dict[str, pd.DataFrame]:

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import inspect
+import time
 from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from . import db, feeds
+from . import auth, db, feeds
 from .config import settings
 
 URL_KEYS = ("city", "county", "sector", "as_of", "start", "end")
@@ -68,11 +70,52 @@ def _cached(snapshot, wb_version, fn_path: str, args: tuple, kwargs: tuple):
 
 
 def query(fn, *args, **kwargs):
-    """Call a `con, …` query function, cached per feed snapshot and write-back version."""
+    """Call a `con, …` query function, cached per feed snapshot and write-back version.
+
+    Every page reads through here, so this is where the signed-in user's area is enforced: a
+    county/city argument outside it raises auth.AccessDenied, a missing one becomes the user's
+    area, an enterprise outside it is refused, and a department handler gets its own issues only.
+    """
+    try:
+        kwargs = _within_area(fn, args, kwargs)
+    except auth.AccessDenied as exc:
+        st.error(f"无权查看：{exc}")
+        st.stop()
     r = reader()
     r.refresh_writebacks()
-    return _cached(r.snapshot, r._wb_version, f"{fn.__module__}.{fn.__name__}", args,
+    return _cached(r.snapshot, r._wb_version, f"{fn.__module__}.{fn.__name__}", (),
                    tuple(sorted(kwargs.items())))
+
+
+def _within_area(fn, args: tuple, kwargs: dict) -> dict:
+    """All arguments by name, with the user's area applied (see query)."""
+    params = inspect.signature(fn).parameters
+    bound = inspect.signature(fn).bind_partial(None, *args, **kwargs).arguments
+    bound.pop(next(iter(params)))  # the connection
+    user = current_user()
+    if user.area() and ("county" in params or "city" in params):
+        county, city = auth.clamp(user, bound.get("county"), bound.get("city"), _county_cities())
+        bound.update({k: v for k, v in (("county", county), ("city", city)) if k in params})
+    code = bound.get("code") or bound.get("credit_code")
+    if user.area() and code and not auth.in_area(user, *_cached_area(code)):
+        raise auth.AccessDenied("该企业不在您的管辖范围内")
+    if user.role == "department" and "department" in params:
+        bound["department"] = user.department
+    return bound
+
+
+def _county_cities() -> dict:
+    from . import queries
+
+    r = reader()
+    return _cached(r.snapshot, None, f"{queries.__name__}.county_cities", (), ())
+
+
+def _cached_area(code: str) -> tuple:
+    from . import queries
+
+    r = reader()
+    return _cached(r.snapshot, None, f"{queries.__name__}.enterprise_area", (code,), ())
 
 
 # ---------------------------------------------------------------- the shared filter bar
@@ -134,7 +177,7 @@ def _parse_date(text: str | None) -> dt.date | None:
         return None
 
 
-def _load_state(areas: pd.DataFrame, latest: dt.datetime) -> None:
+def _load_state(areas: pd.DataFrame, latest: dt.datetime, user: auth.User) -> None:
     """Before any widget exists: seed the widgets from the URL (first run) or a pending scope."""
     ss, qp = st.session_state, st.query_params
     # Widgets on different pages are different widgets to Streamlit, which drops their state on a
@@ -164,6 +207,11 @@ def _load_state(areas: pd.DataFrame, latest: dt.datetime) -> None:
         ss["f_city"] = counties[ss["f_county"]]  # a county always brings its city
     if ss.get("f_city") not in set(areas.city_code):
         ss["f_city"] = ""
+    # A city or county user's filter never widens past their area (the URL cannot widen it either).
+    if user.city or user.county:
+        ss["f_city"] = areas.city_code.iloc[0]
+    if user.county:
+        ss["f_county"] = user.county
     if ss.get("f_sector") not in feeds.SECTORS:
         ss["f_sector"] = ""
     ss.setdefault("f_live", True)
@@ -175,18 +223,23 @@ def filter_bar(trend: bool = False, sector: bool = True) -> Filters:
     """The sidebar filters (city → county, sector, time, and a date range on trend pages), kept in the URL."""
     from . import freshness, queries
 
+    user = current_user()
     areas = query(queries.areas)
+    areas = areas[[auth.in_area(user, c, ci) for c, ci in zip(areas.county_code, areas.city_code)]]
+    if areas.empty:
+        st.warning("您管辖的地区还没有白名单企业数据。")
+        st.stop()
     latest = query(freshness.latest_time)
-    _load_state(areas, latest)
+    _load_state(areas, latest, user)
     names = {**dict(zip(areas.city_code, areas.city_name)), **dict(zip(areas.county_code, areas.county_name))}
     ss = st.session_state
     with st.sidebar:
         st.markdown("**筛选**")
         # "" stands for 全省/全部: a None value would show Streamlit's English placeholder.
-        cities = ["", *dict.fromkeys(areas.city_code)]
+        cities = [*([""] if not (user.city or user.county) else []), *dict.fromkeys(areas.city_code)]
         city = st.selectbox("省辖市", cities, key="f_city", format_func=lambda c: names.get(c, "全省")) or None
         in_city = areas[areas.city_code == city] if city else areas
-        counties = ["", *in_city.county_code]
+        counties = [*([""] if not user.county else []), *in_city.county_code]
         if ss.get("f_county") not in counties:
             ss["f_county"] = ""
         county = st.selectbox("县（市、区）", counties, key="f_county",
@@ -236,18 +289,98 @@ def fmt_time(t: dt.datetime | None) -> str:
     return "—" if t is None or pd.isna(t) else t.strftime("%Y-%m-%d %H:%M")
 
 
+# ---------------------------------------------------------------- who is signed in (auth.py)
+
+def _oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 — no secrets.toml at all
+        return False
+
+
+def sign_in() -> auth.User:
+    """Run by app.py before any page: the signed-in user, or the login (or setup) screen and stop."""
+    s, ss = settings(), st.session_state
+    try:
+        mode = auth.mode(s, _oidc_configured())
+        users = auth.load(s.accounts_file)
+    except ValueError as exc:
+        st.error(str(exc))
+        st.stop()
+    if mode == "demo":
+        ss["auth_user"] = auth.DEMO_USER
+        return auth.DEMO_USER
+    if mode == "setup":
+        st.title("尚未配置登录")
+        st.error("本系统已设置正式的哈希密钥，但还没有任何账号，所以不对外开放。")
+        st.markdown("请管理员在服务器上添加账号后刷新本页：\n\n"
+                    "`python -m fourguard user add 账号名 --role province --name 姓名`\n\n"
+                    "或在 `.streamlit/secrets.toml` 配置统一身份认证（st.login），"
+                    "或在配置文件中明确写 `auth = \"demo\"` 以无登录演示。")
+        st.stop()
+    if mode == "oidc":
+        if not st.user.get("is_logged_in"):
+            st.title("四保白名单企业监测")
+            st.button("统一身份认证登录", on_click=st.login, type="primary")
+            st.stop()
+        user = auth.by_email(st.user.get("email"), s.accounts_file)
+        if user is None:
+            st.error(f"{st.user.get('email')} 尚未授权：请管理员用 `python -m fourguard user add … --email …` 添加。")
+            st.button("退出登录", on_click=st.logout)
+            st.stop()
+    else:
+        # Looked up on every run, so a removed or changed account takes effect at once.
+        user = users.get(ss.get("auth_username") or "")
+        if user is None:
+            _login_form(s)
+            st.stop()
+    ss["auth_user"] = user
+    with st.sidebar:
+        st.caption(f"当前用户：{user.label}")
+        if st.button("退出登录", key="sign_out", type="tertiary"):
+            ss.pop("auth_username", None)
+            ss.pop("auth_user", None)
+            if mode == "oidc":
+                st.logout()
+            st.rerun()
+    return user
+
+
+def _login_form(s) -> None:
+    ss = st.session_state
+    st.title("四保白名单企业监测 · 登录")
+    with st.form("login"):
+        name = st.text_input("账号", key="login_name")
+        password = st.text_input("密码", type="password", key="login_password")
+        if st.form_submit_button("登录", type="primary"):
+            failures = ss.get("login_failures", 0)
+            time.sleep(min(failures, 5))  # slows guessing; argon2 already costs ~50 ms a try
+            if auth.verify(name.strip(), password, s.accounts_file):
+                ss["auth_username"] = name.strip()
+                ss["login_failures"] = 0
+                st.rerun()
+            ss["login_failures"] = failures + 1
+            st.error("账号或密码不正确。")
+
+
+def current_user() -> auth.User:
+    """The user app.py signed in for this session (pages never run before sign_in)."""
+    user = st.session_state.get("auth_user")
+    if user is None:
+        raise auth.AccessDenied("未登录")
+    return user
+
+
 # ---------------------------------------------------------------- who is acting (write-back forms)
 
 DEMO_OFFICIALS = ("张伟（市四保专班）", "李娜（县工信局）", "王强（县人社局）", "刘洋（乡镇包保干部）")
 
 
 def acting_user() -> str:
-    """The logged-in user's name where login is configured, else a sidebar picker marked as development mode."""
-    try:
-        if st.user.is_logged_in:
-            return str(st.user.get("name") or st.user.get("email") or "已登录用户")
-    except Exception:  # no auth configured: st.user has no login state
-        pass
+    """Who a write is recorded as: the signed-in user, or (demo mode only) a sidebar picker marked 开发模式."""
+    user = current_user()
+    if user is not auth.DEMO_USER:
+        return user.label
     with st.sidebar:
         st.divider()
         return st.selectbox("开发模式：选择操作人", DEMO_OFFICIALS, key="dev_actor",
