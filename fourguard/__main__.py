@@ -1,4 +1,4 @@
-"""The CLI: demo · ingest · metrics."""
+"""The CLI: demo · ingest · metrics · report · user."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +20,15 @@ def _as_of(text: str | None) -> dt.datetime | None:
         except ValueError:
             pass
     raise SystemExit(f"--as-of 格式应为 YYYY-MM-DD HH:MM，收到 {text!r}")
+
+
+def _scope_options(p) -> None:
+    """--db, --as-of and the scope (--county, --city, --sector) of the metrics and report commands."""
+    p.add_argument("--db", default=None)
+    p.add_argument("--as-of", dest="as_of", default=None, help="YYYY-MM-DD HH:MM（默认：数据中的最新时间）")
+    p.add_argument("--county", default=None)
+    p.add_argument("--city", default=None)
+    p.add_argument("--sector", default=None, help="行业领域，如 工业生产")
 
 
 def cmd_demo(args) -> int:
@@ -58,6 +67,14 @@ def cmd_metrics(args) -> int:
     as_of = _as_of(args.as_of) or freshness.latest_time(con)
     result = queries.metrics(con, as_of, county=args.county, city=args.city, sector=args.sector)
     print(json.dumps(result, ensure_ascii=False, indent=None if args.json else 2, default=str))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from . import bench
+
+    bench.run(args.scale, args.days, args.data and Path(args.data), args.db and Path(args.db), args.repeat,
+              args.county, args.skip_ingest)
     return 0
 
 
@@ -114,13 +131,19 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("metrics", help="输出指标 JSON")
-    p.add_argument("--db", default=None)
-    p.add_argument("--as-of", dest="as_of", default=None, help="YYYY-MM-DD HH:MM（默认：数据中的最新时间）")
-    p.add_argument("--county", default=None)
-    p.add_argument("--city", default=None)
-    p.add_argument("--sector", default=None, help="行业领域，如 工业生产")
+    _scope_options(p)
     p.add_argument("--json", action="store_true", help="单行 JSON")
     p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("bench", help="性能基准：一天核酸数据的导入与原始读取对比、各页面数据用时、内存")
+    p.add_argument("--scale", choices=("county", "city", "province"), default="province")
+    p.add_argument("--days", type=int, default=14)
+    p.add_argument("--data", default=None, help="演示数据文件夹（已存在则复用；默认 临时目录/fourguard_bench_<规模>）")
+    p.add_argument("--db", default=None, help="数据库文件（已存在则复用；默认 数据文件夹同名 .duckdb）")
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--county", default=None, help="单县测量用的县区代码（默认企业最多的县）")
+    p.add_argument("--skip-ingest", dest="skip_ingest", action="store_true")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("user", help="管理登录账号（本地账号文件，argon2 密码哈希）")
     p.add_argument("action", choices=("add", "remove", "list"))

@@ -1,0 +1,199 @@
+"""python -m fourguard bench: how fast and how big, measured — not asserted in tests.
+
+Steps (each printed as a row of one table at the end):
+1. the data: reuse a generated demo folder and its database, or generate and ingest them;
+2. one day of tests: DuckDB merely reading the day's CSV files into a table with every column as
+   text, beside fourguard's ingest of the same files (validated, hashed, deduplicated, merged)
+   into a copy of the database from which that day's tests were removed first;
+3. every page's data: the queries one render of the page makes (recorded by running the page once
+   through Streamlit's AppTest), replayed uncached `--repeat` times, for the whole scope and for one
+   county, at the latest data time and at a time between loads;
+4. memory: this process's resident size after the pages, and its peak.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import psutil
+
+from . import config, db, freshness
+from .config import REPO_DIR, Settings
+
+PAGES = ["01_overview.py", "02_coverage.py", "03_overdue.py", "04_risk_map.py", "05_production.py",
+         "08_issues.py", "09_issue_desk.py", "10_wall.py", "12_briefing.py"]
+
+
+@dataclass
+class Row:
+    step: str
+    times: list[float]
+    note: str = ""
+
+    def cells(self) -> list[str]:
+        if not self.times:
+            return [self.step, "—", "—", "—", self.note]
+        return [self.step, f"{statistics.median(self.times):.3f}", f"{min(self.times):.3f}",
+                f"{max(self.times):.3f}", self.note]
+
+
+def _timed(fn, *args, **kwargs) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return time.perf_counter() - t0, out
+
+
+def _rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def ensure_data(scale: str, days: int, data_dir: Path, db_path: Path, rows: list[Row]) -> None:
+    """Generate the demo feeds and ingest them unless both are already there."""
+    from . import demo, ingest
+
+    if not any(data_dir.glob("核酸检测_*")):
+        secs, _ = _timed(demo.generate, scale, days, 42, data_dir)
+        rows.append(Row(f"generate {scale} demo ({days} days)", [secs]))
+    if not db_path.exists():
+        secs, reports = _timed(ingest.ingest_paths, [data_dir], db_path, Settings(db_path=db_path))
+        loaded = sum(r.loaded for r in reports)
+        rows.append(Row("ingest every feed", [secs], f"{loaded:,} rows"))
+
+
+def day_files(data_dir: Path) -> tuple[str, list[Path]]:
+    """The last day's test files (核酸检测_YYYYMMDD_*.csv)."""
+    by_day: dict[str, list[Path]] = {}
+    for p in data_dir.glob("核酸检测_*.csv"):
+        by_day.setdefault(p.stem.split("_")[1], []).append(p)
+    day = max(by_day)
+    return day, sorted(by_day[day])
+
+
+def bench_ingest(db_path: Path, data_dir: Path, workdir: Path, rows: list[Row]) -> None:
+    """Raw read_csv of one day of tests beside fourguard's ingest of the same files."""
+    from . import ingest
+
+    day, files = day_files(data_dir)
+    names = [str(f) for f in files]
+    con = duckdb.connect()
+    secs, _ = _timed(con.execute, "CREATE TEMP TABLE t AS SELECT * FROM read_csv(?, all_varchar = true, "
+                                  "union_by_name = true)", [names])
+    n = con.execute("SELECT count(*) FROM t").fetchone()[0]
+    con.close()
+    rows.append(Row(f"read_csv all_varchar, tests of {day}", [secs], f"{n:,} rows in {len(files)} files"))
+    raw_secs = secs
+
+    work = workdir / "bench.duckdb"
+    secs, _ = _timed(shutil.copyfile, db_path, work)
+    rows.append(Row("copy the database (bench set-up)", [secs], f"{db_path.stat().st_size / 2**30:.2f} GB"))
+    day_start = dt.datetime.strptime(day, "%Y%m%d")
+    with duckdb.connect(str(work)) as w:
+        shas = [ingest.file_sha256(f) for f in files]
+        w.execute("DELETE FROM tests WHERE sampled_at >= ? AND sampled_at < ?",
+                  [day_start, day_start + dt.timedelta(days=1)])
+        w.execute("DELETE FROM ingest_log WHERE file_sha256 IN (SELECT unnest(?))", [shas])
+        w.execute("CHECKPOINT")
+    secs, reports = _timed(ingest.ingest_paths, files, work, Settings(db_path=work))
+    loaded = sum(r.loaded for r in reports)
+    rows.append(Row(f"fourguard ingest, tests of {day}", [secs],
+                    f"{loaded:,} rows; {secs / raw_secs:.1f}× read_csv (target ≤ 4×)"))
+
+
+def record_page(page: str, params: dict) -> list[tuple]:
+    """The (function, arguments) of every ui.query one render of the page makes."""
+    from streamlit.testing.v1 import AppTest
+
+    from . import ui
+
+    calls, real = [], ui._within_area
+
+    def spy(fn, args, kwargs):
+        bound = real(fn, args, kwargs)
+        calls.append((fn, dict(bound)))
+        return bound
+    ui._within_area = spy
+    try:
+        at = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=900)
+        for key, value in params.items():
+            at.query_params[key] = value
+        at.run()
+        at.switch_page(f"pages/{page}").run()
+        if at.exception:
+            raise RuntimeError(f"{page}: {at.exception[0].message}")
+    finally:
+        ui._within_area = real
+    unique = {}
+    for fn, kw in calls:
+        unique.setdefault((fn.__module__, fn.__name__, repr(sorted(kw.items(), key=lambda i: i[0]))), (fn, kw))
+    return list(unique.values())
+
+
+def bench_pages(db_path: Path, repeat: int, rows: list[Row], scopes: list[tuple[str, dict]]) -> None:
+    os.environ["FOURGUARD_DB"] = str(db_path)
+    config._SETTINGS = None
+    reader = db.connect(db_path)
+    con = reader.cursor()
+    for label, params in scopes:
+        for page in PAGES:
+            if not (REPO_DIR / "pages" / page).exists():
+                continue
+            try:
+                calls = record_page(page, params)
+            except RuntimeError as exc:
+                rows.append(Row(f"page data {page} · {label}", [], f"页面出错：{exc}"))
+                continue
+            times = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                for fn, kw in calls:
+                    fn(con, **kw)
+                times.append(time.perf_counter() - t0)
+            rows.append(Row(f"page data {page} · {label}", times, f"{len(calls)} queries"))
+    reader.close()
+
+
+def print_table(rows: list[Row], header: str) -> None:
+    print(header)
+    cols = ["step", "median s", "min s", "max s", "note"]
+    table = [cols] + [r.cells() for r in rows]
+    widths = [max(len(str(r[i])) for r in table) for i in range(len(cols))]
+    for i, r in enumerate(table):
+        print(" | ".join(str(c).ljust(w) for c, w in zip(r, widths)))
+        if i == 0:
+            print("-|-".join("-" * w for w in widths))
+
+
+def run(scale: str = "province", days: int = 14, data_dir: Path | None = None, db_path: Path | None = None,
+        repeat: int = 5, county: str | None = None, skip_ingest: bool = False) -> list[Row]:
+    data_dir = Path(data_dir or Path(tempfile.gettempdir()) / f"fourguard_bench_{scale}")
+    db_path = Path(db_path or data_dir.with_suffix(".duckdb"))
+    rows: list[Row] = []
+    ensure_data(scale, days, data_dir, db_path, rows)
+    with tempfile.TemporaryDirectory(dir=db_path.parent) as work:
+        if not skip_ingest:
+            bench_ingest(db_path, data_dir, Path(work), rows)
+    reader = db.connect(db_path)
+    con = reader.cursor()
+    latest = freshness.latest_data_at(con)
+    county = county or con.execute(
+        "SELECT county_code FROM stg_enterprises GROUP BY ALL ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    reader.close()
+    between = (latest - dt.timedelta(days=3)).replace(minute=17)
+    scopes = [("whole scope", {}), (f"county {county}", {"county": county}),
+              (f"whole scope, {between:%m-%d %H:%M}", {"as_of": between.strftime("%Y-%m-%dT%H:%M")})]
+    bench_pages(db_path, repeat, rows, scopes)
+    rows.append(Row("memory: resident now / peak (MB)", [], f"{_rss_mb():.0f} / "
+                    f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}"))
+    rows.append(Row("speed-up over recomputing from the raw feeds", [], "— (no rollups yet: every page recomputes)"))
+    cpu = psutil.cpu_count()
+    mem = psutil.virtual_memory().total / 2**30
+    print_table(rows, f"fourguard bench · {scale} · {db_path} · {cpu} cores, {mem:.0f} GB · repeat {repeat}")
+    return rows
