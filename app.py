@@ -27,6 +27,13 @@ PAGES = {
     "一键响应": [
         ("pages/08_issues.py", "问题办结", ":material/assignment:", "issues", READ | {"department"}),
         ("pages/09_issue_desk.py", "诉求办理", ":material/edit_note:", "issue-desk", ACT),
+        ("pages/11_emergency.py", "平急转换", ":material/emergency:", "emergency", auth.CAN_SWITCH_STATE),
+    ],
+    "指挥大屏": [
+        ("pages/10_wall.py", "一屏掌控", ":material/tv:", "wall", READ | {"wall"}),
+    ],
+    "分析导出": [
+        ("pages/12_briefing.py", "日报/通报", ":material/summarize:", "briefing", READ),
     ],
     "数据": [
         ("pages/07_data.py", "数据状态", ":material/database:", "data", {"province"}),

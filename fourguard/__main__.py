@@ -70,6 +70,19 @@ def cmd_metrics(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from . import db, freshness, report
+
+    t0 = time.perf_counter()
+    con = db.connect(args.db).cursor()
+    as_of = _as_of(args.as_of) or freshness.latest_time(con)
+    briefing = report.build(con, as_of, county=args.county, city=args.city, sector=args.sector)
+    for path in report.write(briefing, Path(args.out)):
+        print(path)
+    print(f"{briefing.title}：用时 {time.perf_counter() - t0:.1f} 秒", file=sys.stderr)
+    return 0
+
+
 def cmd_bench(args) -> int:
     from . import bench
 
@@ -134,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     _scope_options(p)
     p.add_argument("--json", action="store_true", help="单行 JSON")
     p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("report", help="生成日报/通报（Excel 与 PDF）")
+    _scope_options(p)
+    p.add_argument("--out", default=".", help="输出文件夹（默认当前文件夹）")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bench", help="性能基准：一天核酸数据的导入与原始读取对比、各页面数据用时、内存")
     p.add_argument("--scale", choices=("county", "city", "province"), default="province")

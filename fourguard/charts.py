@@ -15,16 +15,18 @@ from . import palette
 FONT = "Noto Sans CJK SC, sans-serif"
 TEXT = "#263238"
 GRID = "#eceff1"
+DARK_TEXT, DARK_GRID = "#cfd8dc", "#263845"   # style(dark=True): the wall's dark screen
 UNREPORTED_COLOR = "#b0bec5"   # enterprise-days without a production report
 STATUS_ORDER = ("正常生产", "闭环生产", "部分停产", "停产", "未上报")
 DAY = "%m月%d日"                # hover format for dates
 
 
 def style(fig: go.Figure, title: str | None = None, height: int = 340, legend: bool = True,
-          pct_axis: str | None = None) -> go.Figure:
+          pct_axis: str | None = None, dark: bool = False) -> go.Figure:
     """The house layout: CJK font, tight margins, horizontal legend above the plot, light grid.
 
-    pct_axis "x" or "y" formats that axis as a percentage of 0..1 values.
+    pct_axis "x" or "y" formats that axis as a percentage of 0..1 values; dark draws light text and
+    a dim grid on a transparent background (the wall).
     """
     if title:
         fig.update_layout(title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}})
@@ -44,6 +46,10 @@ def style(fig: go.Figure, title: str | None = None, height: int = 340, legend: b
     fig.update_yaxes(gridcolor=GRID, zeroline=False, title_font={"size": 12})
     if pct_axis:
         fig.update_layout({f"{pct_axis}axis": {"tickformat": ".0%"}})
+    if dark:
+        fig.update_layout(font_color=DARK_TEXT, paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
+        fig.update_xaxes(gridcolor=DARK_GRID, linecolor=DARK_GRID)
+        fig.update_yaxes(gridcolor=DARK_GRID, linecolor=DARK_GRID)
     return fig
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pandas as pd
 
+from .alerts import alerts as sentinel_alerts
 from .queries import as_of_time
 
 
@@ -52,25 +53,5 @@ def places(con, code: str, as_of) -> pd.DataFrame:
 
 
 def alerts(con, code: str, as_of) -> pd.DataFrame:
-    """Its 电子哨 alerts at as_of, newest first: positives, rechecks, red/yellow scans, shutdowns, overdue issues."""
-    return con.execute(
-        """
-        SELECT * FROM (
-            SELECT sampled_at AS alert_at, '阳性' AS kind, id_masked || ' ' || person_name || ' 单管阳性' AS detail
-            FROM positive_cases($t) WHERE credit_code = $code
-            UNION ALL
-            SELECT pool_result_at, '复核超时', id_masked || ' ' || person_name || ' 混管阳性后 '
-                || coalesce(strftime(recheck_sampled_at, '%m-%d %H:%M') || ' 才复核', '仍未复核')
-            FROM recheck_obligations($t) WHERE credit_code = $code AND is_over_limit
-            UNION ALL
-            SELECT scanned_at, health_code || '进入', place_name || ' ' || id_masked || ' ' || coalesce(person_name, '')
-            FROM red_yellow_scans($t) WHERE credit_code = $code
-            UNION ALL
-            SELECT started_on::TIMESTAMP, '停产超时', '自 ' || strftime(started_on, '%m-%d') || ' 起停产 '
-                || length_days || ' 天' || CASE WHEN is_ongoing THEN '（仍在停产）' ELSE '' END
-            FROM shutdown_episodes($t) WHERE credit_code = $code AND is_alert
-            UNION ALL
-            SELECT deadline_at, '诉求逾期', issue_id || ' ' || category || '：' || detail
-            FROM issue_status($t) WHERE credit_code = $code AND is_overdue
-        ) ORDER BY alert_at DESC
-        """, {"t": as_of_time(as_of), "code": code}).df()
+    """Its 电子哨 alerts at as_of (alerts.alerts for one enterprise): most severe, then newest first."""
+    return sentinel_alerts(con, as_of, credit_code=code)[["alert_at", "kind", "detail"]]

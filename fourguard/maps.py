@@ -23,9 +23,17 @@ from . import palette, regions
 from .risk import level_bounds
 
 BACKGROUND = "#f4f6f8"
-MAP_STYLE = "data:application/json;charset=utf-8," + urllib.parse.quote(json.dumps({
-    "version": 8, "sources": {},
-    "layers": [{"id": "bg", "type": "background", "paint": {"background-color": BACKGROUND}}]}))
+DARK_BACKGROUND = "#0b1622"       # risk_deck(dark=True): the wall's dark screen
+
+
+def _map_style(background: str) -> str:
+    """A Mapbox GL style with one background layer, as a data: URL (nothing to fetch)."""
+    return "data:application/json;charset=utf-8," + urllib.parse.quote(json.dumps({
+        "version": 8, "sources": {},
+        "layers": [{"id": "bg", "type": "background", "paint": {"background-color": background}}]}))
+
+
+MAP_STYLE, MAP_STYLE_DARK = _map_style(BACKGROUND), _map_style(DARK_BACKGROUND)
 NO_DATA = (176, 190, 197)         # counties with no whitelist enterprise in scope
 NO_DATA_LABEL = "无白名单企业数据"
 COUNTY_ALPHA, POINT_ALPHA = 140, 235
@@ -181,21 +189,24 @@ def enterprise_points(enterprises: pd.DataFrame) -> list[dict]:
 
 
 def risk_deck(counties: pd.DataFrame, enterprises: pd.DataFrame, county: str | None = None,
-              city: str | None = None) -> pdk.Deck:
-    """The risk map of a scope: scored counties and enterprises (queries.risk_map) over their polygons."""
+              city: str | None = None, dark: bool = False, size: tuple[int, int] = VIEW_PX) -> pdk.Deck:
+    """The risk map of a scope: scored counties and enterprises (queries.risk_map) over their polygons.
+
+    dark: dark background and borders (the wall); size: the map's pixels, for the initial fit."""
     codes = county_codes(county, city)
-    view = fit_view(codes)
+    view = fit_view(codes, size)
+    border = [*bytes.fromhex(DARK_BACKGROUND[1:])] if dark else [255, 255, 255]
     polygons = pdk.Layer(
         "GeoJsonLayer", id=COUNTY_LAYER, data=county_features(counties, codes, view.zoom), pickable=True,
-        stroked=True, filled=True, get_fill_color="properties.fill", get_line_color=[255, 255, 255],
+        stroked=True, filled=True, get_fill_color="properties.fill", get_line_color=border,
         line_width_min_pixels=1, auto_highlight=True, highlight_color=[38, 50, 56, 60])
     points = pdk.Layer(
         "ScatterplotLayer", id=ENTERPRISE_LAYER, data=enterprise_points(enterprises), pickable=True,
         get_position=["lng", "lat"], get_radius="radius", radius_units=String("meters"), radius_min_pixels=1.5,
-        radius_max_pixels=28, get_fill_color="color", stroked=True, get_line_color=[255, 255, 255],
+        radius_max_pixels=28, get_fill_color="color", stroked=True, get_line_color=border,
         line_width_min_pixels=1, auto_highlight=True)
     return CompactDeck(layers=[polygons, points], initial_view_state=view, map_provider=None,
-                       map_style=MAP_STYLE, tooltip=TOOLTIP)
+                       map_style=MAP_STYLE_DARK if dark else MAP_STYLE, tooltip=TOOLTIP)
 
 
 def picked(selection) -> tuple[str | None, str | None]:

@@ -102,6 +102,12 @@ def transaction(path: Path, actor: str, action: str, scope: str = "", detail: di
         con.close()
 
 
+def record(path: Path, actor: str, action: str, scope: str = "", detail: dict | None = None) -> None:
+    """An audit row on its own: something done that changes no data, e.g. an export."""
+    with transaction(path, actor, action, scope, detail):
+        pass
+
+
 def now_text() -> str:
     return dt.datetime.now().isoformat(sep=" ", timespec="seconds")
 
@@ -137,6 +143,17 @@ def read_tables(path: Path) -> dict[str, pd.DataFrame]:
         if con:
             con.close()
     return out
+
+
+def read_audit(path: Path) -> pd.DataFrame:
+    """The audit trail, oldest first (empty before the first write)."""
+    if not Path(path).exists():
+        return pd.DataFrame(columns=["audit_id", "at", "actor", "action", "scope", "detail"])
+    con = _open(path)
+    try:
+        return pd.read_sql_query("SELECT audit_id, at, actor, action, scope, detail FROM audit ORDER BY audit_id", con)
+    finally:
+        con.close()
 
 
 def switch_county_state(path: Path, county_code: str, state: str, actor: str,

@@ -364,8 +364,10 @@ def _login_form(s) -> None:
 
 
 def current_user() -> auth.User:
-    """The user app.py signed in for this session (pages never run before sign_in)."""
+    """The user app.py signed in for this session; in demo mode also a page run on its own (tests)."""
     user = st.session_state.get("auth_user")
+    if user is None and auth.mode(settings(), _oidc_configured()) == "demo":
+        user = auth.DEMO_USER
     if user is None:
         raise auth.AccessDenied("未登录")
     return user
@@ -385,3 +387,121 @@ def acting_user() -> str:
         st.divider()
         return st.selectbox("开发模式：选择操作人", DEMO_OFFICIALS, key="dev_actor",
                             help="未配置登录（st.login）时用于演示：写入的办理记录以此人为操作人。")
+
+
+# ---------------------------------------------------------------- exports: every table and chart
+
+def _export_scope() -> Filters:
+    """The scope and data time the page shows, read from the URL the filter bar keeps (pages without
+    a filter bar: the whole database at the latest data time)."""
+    from . import freshness, queries
+
+    areas = query(queries.areas)
+    latest = query(freshness.latest_time)
+    names = {**dict(zip(areas.city_code, areas.city_name)), **dict(zip(areas.county_code, areas.county_name))}
+    qp = st.query_params
+    county = qp.get("county") if qp.get("county") in names else None
+    city = qp.get("city") if qp.get("city") in names else None
+    sector = qp.get("sector") if qp.get("sector") in feeds.SECTORS else None
+    as_of = _parse_time(qp.get("as_of")) or latest
+    return Filters(city, county, sector, as_of, latest, latest.date(), latest.date(), names)
+
+
+def _page_title() -> str:
+    """The title st.navigation gives the running page (覆盖率, 超时未检…)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    try:  # no public API names the current page; an empty title only shortens the file name
+        pages = ctx.pages_manager
+        return pages.get_pages()[pages.current_page_script_hash].get("page_name") or ""
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def _download_buttons(where, name: str, files: list[tuple[str, str, object]], f: Filters) -> None:
+    """Compact buttons under a table or chart; each file is built only when its button is clicked."""
+    from . import export
+
+    page = _page_title()
+    scope = "_".join(p for p in (f.names.get(f.county) or f.names.get(f.city) or "全省", f.sector) if p)
+    with (where or st).container(horizontal=True, horizontal_alignment="right", gap="small"):
+        for label, ext, make in files:
+            file_name = export.file_name(page, name, scope, as_of=f.as_of, ext=ext)
+            st.download_button(label, _audited(make, file_name, f), file_name=file_name,
+                               mime=export.MIME[ext], on_click="ignore", type="tertiary",
+                               icon=":material/download:", key=f"dl_{name}_{ext}")
+
+
+def _audited(make, file_name: str, f: Filters):
+    """The file builder, recording who exported what under which scope when it is called.
+
+    The builder runs when the browser asks for the file, outside the script run, so who and the
+    scope are taken now.
+    """
+    from . import store
+
+    user = current_user()
+    actor = st.session_state.get("dev_actor") if user is auth.DEMO_USER else user.label
+    path = store.store_path(settings().db_path)
+    scope = " · ".join(x for x in (f.county or f.city or "全省", f.sector, f.as_of.isoformat(sep=" ")) if x)
+
+    def build():
+        data = make()
+        store.record(path, actor or user.label, "export", scope, {"file": file_name, "bytes": len(data)})
+        return data
+    return build
+
+
+def table(data, name: str, column_config=None, *, where=None, **kwargs):
+    """st.dataframe as before (its return value, so on_select keeps working) + 下载 CSV / 下载 Excel
+    of exactly the rows and columns shown, under the headers shown."""
+    from . import export
+
+    out = (where or st).dataframe(data, column_config=column_config, **kwargs)
+    shown = {k: kwargs.get(k) for k in ("column_order", "hide_index", "placeholder")}
+
+    def rows():
+        return export.table(data, column_config, **shown)
+    _download_buttons(where, name, [("下载 CSV", "csv", lambda: export.to_csv(rows())),
+                                    ("下载 Excel", "xlsx", lambda: export.to_xlsx(rows(), name))], _export_scope())
+    return out
+
+
+def chart(fig, name: str, *, where=None, **kwargs):
+    """st.plotly_chart as before + 下载 PNG / 下载 SVG drawn server-side (kaleido, Noto CJK), titled with
+    the chart's name, scope and data time when the figure has no title of its own."""
+    from . import export
+
+    out = (where or st).plotly_chart(fig, **kwargs)
+    f = _export_scope()
+    subtitle = f"{f.label} · 数据时间 {fmt_time(f.as_of)}"
+    _download_buttons(where, name, [
+        ("下载 PNG", "png", lambda: export.figure_image(fig, "png", name, subtitle)),
+        ("下载 SVG", "svg", lambda: export.figure_image(fig, "svg", name, subtitle))], f)
+    return out
+
+
+def show_table(t, name: str, **kwargs):
+    """An export.Table (e.g. a briefing section) through `table`: its headers, number formats and cell colours."""
+    frame = t.frame
+    config = {}
+    for c in t.columns:
+        if c.kind == "int":
+            config[c.label] = st.column_config.NumberColumn(c.label, format="localized")
+        elif c.kind == "float":
+            config[c.label] = st.column_config.NumberColumn(c.label, format=f"%.{c.decimals}f")
+        elif c.kind in ("rate", "rate100"):   # shown × 100 as the pages do; the export divides again
+            frame[c.label] = frame[c.label].astype("float64") * 100
+            config[c.label] = st.column_config.NumberColumn(c.label, format=f"%.{c.decimals}f%%")
+        elif c.kind in ("datetime", "date"):
+            frame[c.label] = pd.to_datetime(frame[c.label])
+            config[c.label] = (st.column_config.DatetimeColumn(c.label, format="YYYY-MM-DD HH:mm")
+                               if c.kind == "datetime" else st.column_config.DateColumn(c.label, format="YYYY-MM-DD"))
+    data = frame
+    if t.colors:
+        css = pd.DataFrame("", index=frame.index, columns=frame.columns)
+        for (i, j), (bg, fg) in t.colors.items():
+            css.iat[i, j] = f"background-color: {bg}; color: {fg or 'inherit'}"
+        data = frame.style.apply(lambda _: css, axis=None)
+    return table(data, name, config, hide_index=True, placeholder=t.placeholder, **kwargs)

@@ -30,7 +30,7 @@ st.subheader("各类数据")
 feeds = freshness.feed_overview(con).drop(columns=["feed"])
 for col in ("最新数据时间", "最近导入"):
     feeds[col] = feeds[col].map(ui.fmt_time)
-st.dataframe(feeds, hide_index=True, width="stretch",
+ui.table(feeds, "各类数据", hide_index=True, width="stretch",
              column_config={"行数": st.column_config.NumberColumn(format="localized")})
 
 st.subheader("隔离数据（按原因）")
@@ -38,4 +38,4 @@ held = freshness.quarantine_by_reason(con)
 if held.empty:
     st.info("没有被隔离的数据行。")
 else:
-    st.dataframe(held, hide_index=True, width="stretch")
+    ui.table(held, "隔离数据按原因", hide_index=True, width="stretch")

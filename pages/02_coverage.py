@@ -38,9 +38,10 @@ if rows.empty:
     st.info(f"「{f.label}」范围内没有白名单企业员工花名册，无法计算检测覆盖率。")
 else:
     left, right = st.columns([3, 2])
-    left.plotly_chart(charts.coverage_bars(rows), width="stretch")
-    right.dataframe(rows.assign(coverage_pct=rows["coverage_rate"] * 100)[
+    ui.chart(charts.coverage_bars(rows), f"检测覆盖率{groups[by]}", where=left, width="stretch")
+    ui.table(rows.assign(coverage_pct=rows["coverage_rate"] * 100)[
                         ["name", "count_employees", "count_within_interval", "count_overdue", "coverage_pct"]],
+             f"检测覆盖率{groups[by]}", where=right,
                     hide_index=True, width="stretch", height="content" if len(rows) <= 20 else 720, column_config={
                         "name": groups[by][1:], "count_employees": num("在册员工"), "count_within_interval": num("间隔内已检"),
                         "count_overdue": num("超时未检"), "coverage_pct": pct("覆盖率")})
@@ -52,12 +53,13 @@ if kinds.empty:
     left.info("场所码台账中没有本范围白名单企业的场所。")
 else:
     kinds = kinds.assign(coverage_pct=kinds["coverage_rate"] * 100).fillna({"required_zone": "—"})
-    left.dataframe(kinds[["kind", "required_zone", "count_places", "count_coded", "coverage_pct", "count_active_24h"]],
+    ui.table(kinds[["kind", "required_zone", "count_places", "count_coded", "coverage_pct", "count_active_24h"]],
+             "场所码按类型", where=left,
                    hide_index=True, width="stretch", column_config={
                        "kind": "场所类型", "required_zone": "R3必备区域", "count_places": num("台账场所"),
                        "count_coded": num("已赋码"), "coverage_pct": pct("赋码率"), "count_active_24h": num("24小时有扫码")})
     zones = ui.query(queries.place_zone_requirements, f.as_of, **f.scope)
-    left.dataframe(zones, hide_index=True, width="stretch", column_config={
+    ui.table(zones, "必备区域场所码", where=left, hide_index=True, width="stretch", column_config={
         "required_zone": "必备区域", "count_enterprises": num("应设企业"), "count_with_code": num("已有码"),
         "count_lacking": num("缺码企业")})
     left.caption("工业生产、重点项目企业须有出入口码、生产区或车间码、生活区码（一门一码、一区一码）。")
@@ -66,7 +68,8 @@ right.markdown(f"**缺少必备场所码的企业：{ui.fmt_int(len(gaps))} 家*
 if gaps.empty:
     right.success("工业生产、重点项目企业的出入口、生产区/车间、生活区均已赋码。")
 else:
-    right.dataframe(gaps[["enterprise_name", "county_name", "sector", "count_places", "count_coded", "gap_detail"]],
+    ui.table(gaps[["enterprise_name", "county_name", "sector", "count_places", "count_coded", "gap_detail"]],
+             "缺少必备场所码的企业", where=right,
                     hide_index=True, width="stretch", height="content" if len(gaps) <= 8 else 320, column_config={
                         "enterprise_name": "企业", "county_name": "县（市、区）", "sector": "行业",
                         "count_places": num("台账场所"), "count_coded": num("已赋码"), "gap_detail": "缺少"})
@@ -74,7 +77,7 @@ else:
 left, right = st.columns(2)
 with left:
     st.subheader(f"白名单产值覆盖率（R6，目标 {target:.0%}）")
-    st.plotly_chart(charts.output_coverage(output, target), width="stretch")
+    ui.chart(charts.output_coverage(output, target), "白名单产值覆盖率", width="stretch")
     missing = output[output["output_share"].isna()]["sector"].tolist()
     partial = output[output["output_share"].notna() & (output["count_counties_without_total"] > 0)]
     if missing:
@@ -87,7 +90,8 @@ with right:
         st.info("本范围没有员工人数达到 1000 人的白名单企业。")
     else:
         huts = huts.assign(hut=huts["has_sampling_hut"].map({True: "已建", False: "未建"}))
-        st.dataframe(huts[["enterprise_name", "county_name", "sector", "headcount", "hut"]],
+        ui.table(huts[["enterprise_name", "county_name", "sector", "headcount", "hut"]],
+                 "核酸采样屋",
                      hide_index=True, width="stretch", height="content" if len(huts) <= 9 else 360, column_config={
                          "enterprise_name": "企业", "county_name": "县（市、区）", "sector": "行业",
                          "headcount": num("员工人数"),
@@ -99,7 +103,7 @@ if trend.empty or not trend["count_employees"].any():
     st.info(f"{f.start} 至 {f.end}（数据时间之前）没有白名单企业员工花名册，无法计算每日覆盖率。")
 else:
     periods = ui.query(queries.emergency_periods, f.county, f.start, f.end, f.as_of) if f.county else None
-    st.plotly_chart(charts.mark_emergency(charts.coverage_trend(trend), periods), width="stretch")
+    ui.chart(charts.mark_emergency(charts.coverage_trend(trend), periods), "每日检测覆盖率趋势", width="stretch")
     st.caption(f"每天 {f.as_of:%H:%M}（与数据时间同一时刻）的检测覆盖率：按当时的白名单、县区状态、闭环生产和岗位"
                "确定检测间隔；灰点表示该时刻往前一个检测周期内尚无导入的检测数据，覆盖率偏低"
                + ("；浅红底色为本县应急状态期间。" if f.county else "。"))

@@ -18,7 +18,7 @@ cols = st.columns(4)
 left, right = st.columns([2, 3])
 with left:
     st.subheader("按检测规则")
-    st.plotly_chart(charts.overdue_by_rule(by_rule), width="stretch")
+    ui.chart(charts.overdue_by_rule(by_rule), "超时未检按检测规则", width="stretch")
     st.caption("每人适用的最严规则：县区应急状态、企业闭环生产每日一检；流动接触岗位24小时；其余常态48小时。"
                "百分比为该规则下员工的超时比例。")
 with right:
@@ -34,11 +34,11 @@ with right:
     if ranking.empty:
         st.success("本范围内所有员工都在检测间隔内。")
         st.stop()
-    event = st.dataframe(
+    event = ui.table(
         ranking.assign(overdue_pct=ranking["overdue_share"] * 100)[
             ["enterprise_name", "county_name", "sector", "count_employees", "count_overdue", "overdue_pct",
              "max_hours_since_sample"]],
-        hide_index=True, width="stretch", height="content" if len(ranking) <= 11 else 420,
+        "企业排名", hide_index=True, width="stretch", height="content" if len(ranking) <= 11 else 420,
         key=f"overdue_ranking_{order}", on_select="rerun",
         selection_mode="single-row", column_config={
             "enterprise_name": st.column_config.TextColumn("企业", width="medium"), "county_name": "县（市、区）",
@@ -60,8 +60,9 @@ head.caption(f"{ent['county_name']} · {ent['sector']} · 县区状态 {ent['cou
 if link.button("打开企业详情", icon="🏢", width="stretch"):
     st.switch_page("pages/06_enterprise.py", query_params=f.url(ent=ent["credit_code"]))
 staff = ui.query(queries.overdue_staff, f.as_of, ent["credit_code"])
-st.dataframe(staff[["id_masked", "person_name", "job_type", "interval_text", "hours_since_sample", "last_sampled_at",
+ui.table(staff[["id_masked", "person_name", "job_type", "interval_text", "hours_since_sample", "last_sampled_at",
                     "interval_rule"]],
+         f"{ent['enterprise_name']}超时未检人员",
              hide_index=True, width="stretch", placeholder="从未检测", column_config={
                  "id_masked": "身份证号", "person_name": "姓名", "job_type": "岗位类型", "interval_text": "适用检测间隔",
                  "hours_since_sample": st.column_config.NumberColumn("距最近采样（小时）", format="%.1f"),

@@ -57,8 +57,9 @@ if f.county:
 else:
     st.subheader("各县区风险构成" + ("（前15个县区）" if len(counties) > 15 else ""))
     rows, name = risk.table(counties, "county"), "县区"
-st.plotly_chart(risk.components_figure(rows.head(15), name), width="stretch")
-picked_rows = st.dataframe(level_colors(rows.style), hide_index=True, width="stretch", column_config=points_config,
+ui.chart(risk.components_figure(rows.head(15), name), f"{name}风险构成", width="stretch")
+picked_rows = ui.table(level_colors(rows.style), f"{name}风险排名",
+                           hide_index=True, width="stretch", column_config=points_config,
                            height=36 * min(len(rows), 15) + 40, on_select="rerun", selection_mode="single-row",
                            key=f"risk_table_{f.county}")
 for i in picked_rows.selection.rows:
@@ -70,14 +71,15 @@ st.caption("选中一行：县区 → 筛选到该县区；企业 → 打开企�
 if not f.county:
     st.subheader("风险最高的企业")
     top = risk.table(enterprises, "enterprise", limit=20)
-    picked_ents = st.dataframe(level_colors(top.style), hide_index=True, width="stretch", column_config=points_config,
+    picked_ents = ui.table(level_colors(top.style), "风险最高的企业",
+                               hide_index=True, width="stretch", column_config=points_config,
                                height=36 * min(len(top), 10) + 40, on_select="rerun", selection_mode="single-row",
                                key="risk_top_enterprises")
     for i in picked_ents.selection.rows:
         st.switch_page("pages/06_enterprise.py", query_params=f.url(ent=top.at[i, "code"]))
 
 with st.expander("计分方法（权重与满分条件来自配置 risk_weights / risk_bounds）"):
-    st.dataframe(risk.method(), hide_index=True, width="stretch")
+    ui.table(risk.method(), "计分方法", hide_index=True, width="stretch")
     lo, mid, hi = risk.level_bounds()
     st.caption(f"每个分项按「实际值 ÷ 满分条件」线性计分、封顶 1，乘以权重后相加得风险分（0–100）。"
                f"等级：低 <{lo:g}，中 <{mid:g}，较高 <{hi:g}，高 ≥{hi:g} 分。")

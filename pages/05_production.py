@@ -36,7 +36,7 @@ cols[4].metric("在岗人数", f"{ui.fmt_int(last['on_duty_all'])} 人")
 left, right = st.columns(2)
 with left:
     st.subheader("生产状态构成")
-    st.plotly_chart(charts.mark_emergency(charts.status_mix(mix), periods), width="stretch")
+    ui.chart(charts.mark_emergency(charts.status_mix(mix), periods), "生产状态构成", width="stretch")
 with right:
     st.subheader(f"停产情况（超{limit:.0f}天为违规，R9）")
     if shutdowns.empty:
@@ -44,7 +44,8 @@ with right:
     else:
         table = shutdowns.assign(ongoing=shutdowns["is_ongoing"].map({True: "停产中", False: "已复产"}),
                                  breach=shutdowns["is_breach"].map({True: f"⚠ 超{limit:.0f}天", False: "—"}))
-        st.dataframe(table[["enterprise_name", "county_name", "started_on", "length_days", "ongoing", "breach"]],
+        ui.table(table[["enterprise_name", "county_name", "started_on", "length_days", "ongoing", "breach"]],
+                 "停产情况",
                      hide_index=True, width="stretch", height="content" if len(table) <= 10 else 380, column_config={
                          "enterprise_name": st.column_config.TextColumn("企业", width="medium"), "county_name": "县（市、区）",
                          "started_on": st.column_config.DateColumn("停产开始", format="YYYY-MM-DD"),
@@ -58,7 +59,7 @@ def against_baseline(where, title: str, value: str, name: str, unit: str, **kw) 
     where.subheader(title)
     if trend[value].notna().any():
         fig = charts.against_baseline(trend, value, f"baseline_{value}", name, unit, **kw)
-        where.plotly_chart(charts.mark_emergency(fig, periods), width="stretch")
+        ui.chart(charts.mark_emergency(fig, periods), title, where=where, width="stretch")
     else:
         where.info(f"所选区间内没有可与基线比较的{title}：日报未填写{title}，或企业没有基线。")
 

@@ -50,45 +50,47 @@ with tabs[0]:
         "县区状态起始": ui.fmt_time(p["county_state_since"]), "最近生产日报": ui.fmt_time(p["last_report_date"])[:10],
         "经纬度（GCJ-02）": f"{p['lng']:.5f}, {p['lat']:.5f}" if p["lng"] == p["lng"] else "—",
     }
-    st.dataframe([{"项目": k, "内容": v} for k, v in facts.items()], hide_index=True, width="stretch")
+    ui.table([{"项目": k, "内容": v} for k, v in facts.items()], f"{p['enterprise_name']}概况", hide_index=True,
+             width="stretch")
 with tabs[1]:
     trend = ui.query(enterprise.coverage_trend, code, f.start, f.end, f.as_of.time())
     st.caption(f"每天 {f.as_of:%H:%M} 时点的检测覆盖（按当天的县区状态、闭环状态与岗位确定检测间隔）")
-    st.plotly_chart(charts.enterprise_coverage(trend), width="stretch")
+    ui.chart(charts.enterprise_coverage(trend), f"{p['enterprise_name']}检测覆盖率", width="stretch")
     if overdue.empty:
         st.success("当前没有超时未检的员工。")
     else:
-        st.dataframe(overdue[["id_masked", "person_name", "job_type", "interval_rule", "last_sampled_at", "hours_since_sample"]]
+        ui.table(overdue[["id_masked", "person_name", "job_type", "interval_rule", "last_sampled_at", "hours_since_sample"]]
                      .rename(columns={"id_masked": "身份证号", "person_name": "姓名", "job_type": "岗位类型", "interval_rule": "适用检测间隔",
                                       "last_sampled_at": "最近采样", "hours_since_sample": "距最近采样（小时）"}),
-                     hide_index=True, width="stretch")
+                     f"{p['enterprise_name']}超时未检人员", hide_index=True, width="stretch")
 with tabs[2]:
     places = ui.query(enterprise.places, code, f.as_of)
     if places.empty:
         st.warning("场所码台账中没有该企业的场所，无法判断一门一码、一区一码是否落实（R3）。")
     else:
-        st.dataframe(places.rename(columns={"place_name": "场所名称", "kind": "类型", "place_code": "场所码",
+        ui.table(places.rename(columns={"place_name": "场所名称", "kind": "类型", "place_code": "场所码",
                                             "count_scans_24h": "24小时扫码", "count_red_yellow_24h": "24小时红黄码",
-                                            "last_scanned_at": "最近扫码"}), hide_index=True, width="stretch")
+                                            "last_scanned_at": "最近扫码"}),
+                 f"{p['enterprise_name']}场所码", hide_index=True, width="stretch")
 with tabs[3]:
     reports = ui.query(enterprise.production, code, f.start, f.end)
     if reports.empty:
         st.info("所选区间内没有该企业的生产经营日报。")
     else:
-        st.plotly_chart(charts.enterprise_production(reports), width="stretch")
+        ui.chart(charts.enterprise_production(reports), f"{p['enterprise_name']}生产经营", width="stretch")
 with tabs[4]:
     issues = ui.query(queries.issue_status, f.as_of, credit_code=code)
     if issues.empty:
         st.info("该企业在数据时间之前没有提出诉求。")
     else:
-        st.dataframe(issues[["issue_id", "category", "detail", "reported_at", "state", "department", "deadline_at", "is_overdue"]]
+        ui.table(issues[["issue_id", "category", "detail", "reported_at", "state", "department", "deadline_at", "is_overdue"]]
                      .rename(columns={"issue_id": "诉求编号", "category": "类别", "detail": "内容", "reported_at": "提出时间",
                                       "state": "状态", "department": "责任单位", "deadline_at": "办理时限", "is_overdue": "逾期"}),
-                     hide_index=True, width="stretch")
+                     f"{p['enterprise_name']}诉求", hide_index=True, width="stretch")
 with tabs[5]:
     alerts = ui.query(enterprise.alerts, code, f.as_of)
     if alerts.empty:
         st.success("近期没有预警（阳性、复核超时、红黄码、停产超时、诉求逾期）。")
     else:
-        st.dataframe(alerts.rename(columns={"alert_at": "时间", "kind": "预警类型", "detail": "详情"}),
-                     hide_index=True, width="stretch")
+        ui.table(alerts.rename(columns={"alert_at": "时间", "kind": "预警类型", "detail": "详情"}),
+                 f"{p['enterprise_name']}预警", hide_index=True, width="stretch")

@@ -31,15 +31,17 @@ cols[3].metric("回访满意率", ui.fmt_pct(s["satisfaction_rate"]),
 
 left, right = st.columns(2)
 ages = ui.query(closure.backlog_by_age, f.as_of, **f.scope)
-left.plotly_chart(charts.issue_backlog_age(ages, "未办结诉求按已提出时长"), width="stretch")
+ui.chart(charts.issue_backlog_age(ages, "未办结诉求按已提出时长"), "未办结诉求按已提出时长", where=left, width="stretch")
 trend = ui.query(closure.closure_trend, f.start, f.end, f.as_of, **f.scope)
-right.plotly_chart(charts.issue_trend(trend, f"每日新提出与办结（{f.start:%m-%d} 至 {f.end:%m-%d}）"), width="stretch")
+ui.chart(charts.issue_trend(trend, f"每日新提出与办结（{f.start:%m-%d} 至 {f.end:%m-%d}）"), "每日新提出与办结",
+         where=right, width="stretch")
 
 by = st.segmented_control("分组查看", list(closure.BREAKDOWNS), format_func=closure.BREAKDOWNS.get,
                           default="department", required=True, key="issues_by")
 groups = ui.query(closure.closure_by, f.as_of, by, **f.scope)
-st.plotly_chart(charts.issue_closure_by(groups, closure.BREAKDOWNS[by],
-                                        f"按{closure.BREAKDOWNS[by]}（未办结最多的前 15 个）"), width="stretch")
+ui.chart(charts.issue_closure_by(groups, closure.BREAKDOWNS[by],
+                                 f"按{closure.BREAKDOWNS[by]}（未办结最多的前 15 个）"), f"按{closure.BREAKDOWNS[by]}办结情况",
+         width="stretch")
 
 st.subheader("诉求明细")
 st.caption("选择上方任一图表对应的条件，查看其背后的诉求；已超期的排在最前。点选一行打开企业详情。")
@@ -57,10 +59,10 @@ st.caption(f"共 {ui.fmt_int(len(rows))} 件")
 if rows.empty:
     st.info("没有符合所选条件的诉求。")
     st.stop()
-event = st.dataframe(
+event = ui.table(
     rows[["issue_id", "enterprise_name", "county_name", "category", "state", "department", "assignee",
           "reported_at", "deadline_at", "overdue_hours", "resolved_at", "revisit", "detail"]],
-    hide_index=True, width="stretch", height=min(36 * len(rows) + 40, 480), key="issues_table",
+    "诉求明细", hide_index=True, width="stretch", height=min(36 * len(rows) + 40, 480), key="issues_table",
     on_select="rerun", selection_mode="single-row", placeholder="—", column_config={
         "issue_id": "诉求编号", "enterprise_name": st.column_config.TextColumn("企业", width="medium"),
         "county_name": "县（市、区）", "category": "类别", "state": "状态", "department": "责任单位",

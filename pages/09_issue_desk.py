@@ -48,10 +48,10 @@ rows = closure.filter_issues(ui.query(closure.issue_closure, now, **f.scope), vi
 if rows.empty:
     st.info("没有符合条件的诉求。")
     st.stop()
-event = st.dataframe(
+event = ui.table(
     rows[["issue_id", "enterprise_name", "county_name", "category", "state", "department", "assignee",
           "deadline_at", "is_overdue", "version", "detail"]],
-    hide_index=True, width="stretch", height=min(36 * len(rows) + 40, 420), key=f"desk_table_{ss.get('desk_round', 0)}",
+    "诉求", hide_index=True, width="stretch", height=min(36 * len(rows) + 40, 420), key=f"desk_table_{ss.get('desk_round', 0)}",
     on_select="rerun", selection_mode="multi-row", placeholder="—", column_config={
         "issue_id": "诉求编号", "enterprise_name": st.column_config.TextColumn("企业", width="medium"),
         "county_name": "县（市、区）", "category": "类别", "state": "状态", "department": "责任单位",

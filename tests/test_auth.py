@@ -1,6 +1,8 @@
 """Access: accounts with argon2 hashes, sign-in modes, and the user's area enforced where data is read."""
 from __future__ import annotations
 
+import csv
+import io
 import os
 import stat
 import subprocess
@@ -8,9 +10,10 @@ import sys
 from dataclasses import replace
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from fourguard import auth, closure, db, freshness, ui
+from fourguard import auth, closure, db, freshness, queries, store, ui
 from fourguard.config import Settings
 from tests import crafted
 from tests.conftest import ROOT
@@ -159,7 +162,7 @@ def test_a_deployment_without_accounts_stays_closed(world, app_on, tmp_path, mon
 # ---------------------------------------------------------------- scope where the data is read
 
 PAGES = ["01_overview.py", "02_coverage.py", "03_overdue.py", "04_risk_map.py", "05_production.py",
-         "06_enterprise.py", "08_issues.py", "09_issue_desk.py"]
+         "06_enterprise.py", "08_issues.py", "09_issue_desk.py", "10_wall.py", "11_emergency.py", "12_briefing.py"]
 
 
 @pytest.fixture
@@ -188,8 +191,9 @@ def test_an_area_user_reads_only_its_area_whatever_the_url_says(signed, reads, p
         if county:
             assert b.get("county") == county, name
         else:
-            assert b.get("county") in (None, OWN_COUNTY), name
-    assert at.selectbox(key="f_city").options == ["郑州市"]      # nothing wider to choose from
+            assert b.get("county") is None or b["county"].startswith("4101"), name   # a county of 郑州市
+    if page != "10_wall.py":                                       # the wall has no filter bar
+        assert at.selectbox(key="f_city").options == ["郑州市"]  # nothing wider to choose from
 
 
 def test_an_enterprise_of_another_county_is_refused(signed, world):
@@ -239,3 +243,22 @@ def test_single_sign_on_maps_the_identity_to_an_account(signed, world):
     at.user.update({"is_logged_in": True, "email": "sso@example.cn", "name": "SSO"})
     at.run()
     assert not at.exception and at.metric and "统一认证用户" in at.sidebar.caption[0].value
+
+
+def test_an_export_holds_only_the_users_area_and_is_recorded(signed, world, monkeypatch):
+    files = {}
+    original = st.download_button
+
+    def record(label, data, **kwargs):
+        files[kwargs["file_name"]] = data
+        return original(label, data, **kwargs)
+    monkeypatch.setattr(st, "download_button", record)
+    run_as("shi", "03_overdue.py", county=OTHER_COUNTY, city=OTHER_CITY)    # a city user asking for 南阳
+    name = next(n for n in files if "企业排名" in n and n.endswith(".csv"))
+    assert "郑州市" in name
+    rows = list(csv.reader(io.StringIO(files[name]().decode("utf-8-sig"))))
+    counties = {r[rows[0].index("县（市、区）")] for r in rows[1:]}
+    zhengzhou = set(queries.areas(db.connect(world.db_path, world).cursor()).query("city_code == @OWN_CITY").county_name)
+    assert counties and counties <= zhengzhou
+    audit = store.read_audit(store.store_path(world.db_path))
+    assert audit[audit.action == "export"].actor.iloc[-1] == "郑州市级用户（市指挥部）"
