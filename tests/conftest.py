@@ -45,6 +45,19 @@ def app_on(monkeypatch, clear_streamlit_caches):
     return use
 
 
+@pytest.fixture
+def downloads(monkeypatch):
+    """file name → the data given to st.download_button (a callable: built only when clicked)."""
+    got = {}
+    original = st.download_button
+
+    def record(label, data, **kwargs):
+        got[kwargs["file_name"]] = data
+        return original(label, data, **kwargs)
+    monkeypatch.setattr(st, "download_button", record)
+    return got
+
+
 def run_page(page: str, **params) -> AppTest:
     """Run app.py with URL parameters, switch to pages/<page>, and fail on any exception."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)

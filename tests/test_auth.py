@@ -10,7 +10,6 @@ import sys
 from dataclasses import replace
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from fourguard import auth, closure, db, freshness, queries, store, ui
@@ -245,14 +244,8 @@ def test_single_sign_on_maps_the_identity_to_an_account(signed, world):
     assert not at.exception and at.metric and "统一认证用户" in at.sidebar.caption[0].value
 
 
-def test_an_export_holds_only_the_users_area_and_is_recorded(signed, world, monkeypatch):
-    files = {}
-    original = st.download_button
-
-    def record(label, data, **kwargs):
-        files[kwargs["file_name"]] = data
-        return original(label, data, **kwargs)
-    monkeypatch.setattr(st, "download_button", record)
+def test_an_export_holds_only_the_users_area_and_is_recorded(signed, world, downloads):
+    files = downloads
     run_as("shi", "03_overdue.py", county=OTHER_COUNTY, city=OTHER_CITY)    # a city user asking for 南阳
     name = next(n for n in files if "企业排名" in n and n.endswith(".csv"))
     assert "郑州市" in name

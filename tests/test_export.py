@@ -130,19 +130,6 @@ def test_a_styled_frame_keeps_its_values_and_its_colours():
 
 # ---------------------------------------------------------------- pages: the buttons hand over what the page shows
 
-@pytest.fixture
-def downloads(monkeypatch):
-    """file name → the data given to st.download_button (a callable: built only when clicked)."""
-    got = {}
-    original = st.download_button
-
-    def record(label, data, **kwargs):
-        got[kwargs["file_name"]] = data
-        return original(label, data, **kwargs)
-    monkeypatch.setattr(st, "download_button", record)
-    return got
-
-
 def built(downloads: dict, part: str, ext: str) -> tuple[str, bytes]:
     names = [n for n in downloads if part in n and n.endswith(f".{ext}")]
     assert len(names) == 1, (part, ext, list(downloads))
