@@ -13,7 +13,6 @@ from pypdf import PdfReader
 from fourguard import alerts, closure, db, freshness, palette, queries, report, wall
 from fourguard.__main__ import main
 from tests.conftest import run_page
-from tests.test_export import downloads  # noqa: F401  (the fixture that records st.download_button)
 
 COUNTY = "411322"   # 方城县, the county of the demo database
 
