@@ -9,7 +9,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import io
 import math
 import os
 import tempfile
@@ -22,6 +21,10 @@ import pyarrow as pa
 from . import feeds
 
 HEAD_ROWS = 20  # a header is looked for in this many rows from the top
+HEAD_LINE_CHARS = 1 << 16  # of each of those rows, only this much is read to find the header
+# One CSV line up to 64 MB is read (an oversized cell is quarantined, not fatal). The read buffer is
+# set to twice that: DuckDB's default (16 lines' worth, 1 GB) would not fit a load's memory cap.
+MAX_LINE_BYTES = 1 << 26
 ID_LIKE = r"(\d{6})\d{8}(\d{3}[\dXx])"  # an 18-character ID anywhere in free text
 
 
@@ -59,28 +62,86 @@ def sniff_format(path: Path) -> str:
 
 
 def detect_encoding(path: Path) -> str:
-    """utf-8-sig, utf-8 or gb18030, checked over the whole file; refuses binary data."""
+    """utf-8-sig, utf-8, utf-16 or gb18030, checked over the whole file; refuses binary data."""
+    return _check_encoding(path)[0]
+
+
+def _check_encoding(path: Path) -> tuple[str, bool]:
+    """(encoding, whether the file ends inside a character, i.e. was cut off); RefusedFile otherwise."""
     with open(path, "rb") as fh:
-        head = fh.read(4)
-        if head.startswith(codecs.BOM_UTF8):
-            candidates = ["utf-8-sig"]
-        elif head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-            candidates = ["utf-16"]
-        else:
-            candidates = ["utf-8", "gb18030"]
+        head = fh.read(1 << 16)
+    if head.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        candidates = ["utf-16"]
+    else:
+        candidates = ["utf-8", "gb18030"]
+    failed = []  # (encoding, 1-based line of the first byte it cannot decode)
     for enc in candidates:
         decoder = codecs.getincrementaldecoder(enc)()
+        line = 1
         try:
             with open(path, "rb") as fh:
                 while chunk := fh.read(1 << 22):
-                    text = decoder.decode(chunk)
+                    try:
+                        text = decoder.decode(chunk)
+                    except UnicodeDecodeError as exc:
+                        line += chunk[:exc.start].count(b"\n")
+                        raise
                     if "\x00" in text:
-                        raise RefusedFile(f"{path.name}: 文件含二进制内容（NUL 字节），不是文本表格")
+                        at = line + text.count("\n", 0, text.index("\x00"))
+                        raise RefusedFile(f"{path.name}: 第 {at} 行含 NUL 字节：这是二进制内容，不是文本表格"
+                                          "（也可能是没有 BOM 的 UTF-16 文件），请另存为 UTF-8 CSV")
+                    line += text.count("\n")
+            try:
                 decoder.decode(b"", final=True)
-            return enc
+            except UnicodeDecodeError:
+                return enc, True  # only the last character is incomplete: the file was cut off
+            if enc == "gb18030" and _looks_like_big5(head):
+                raise RefusedFile(f"{path.name}: 文件疑似繁体中文 Big5 编码（按 GBK/GB18030 解码是乱码），"
+                                  "请另存为 UTF-8 CSV 后再导入")
+            return enc, False
         except UnicodeDecodeError:
-            continue
-    raise RefusedFile(f"{path.name}: 无法识别文件编码（既不是 UTF-8 也不是 GB18030/GBK），请另存为 UTF-8 CSV")
+            failed.append((enc, line))
+    if candidates == ["utf-8-sig"]:
+        raise RefusedFile(f"{path.name}: 文件以 UTF-8 BOM 开头，但第 {failed[0][1]} 行含有不是 UTF-8 的字节"
+                          "（可能混入了 GBK 编码的内容），请统一另存为 UTF-8 CSV")
+    raise RefusedFile(f"{path.name}: 无法识别文件编码（既不是 UTF-8 也不是 GB18030/GBK；第 {failed[0][1]} 行起"
+                      "不是 UTF-8，可能是二进制文件或混合了多种编码），请另存为 UTF-8 CSV")
+
+
+def _looks_like_big5(head: bytes) -> bool:
+    """GBK's user-defined (private-use) area shows up where Big5's common characters are."""
+    text = codecs.getincrementaldecoder("gb18030")().decode(head)
+    if not any("\ue000" <= ch <= "\uf8ff" for ch in text):
+        return False
+    try:
+        codecs.getincrementaldecoder("big5")().decode(head)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _clean_copy(path: Path, encoding: str, tmpdir: Path, cut_tail: bool) -> tuple[Path, tuple | None]:
+    """A UTF-8 copy DuckDB can read: transcoded, without a DOS end-of-file mark (Ctrl-Z), and
+    without a last line that was cut off mid-character; returns (copy, (line, text) of that cut line)."""
+    out = tmpdir / (path.stem + ".utf8.csv")
+    decoder = codecs.getincrementaldecoder(encoding)()
+    pending, lf, cr = "", 0, 0
+    with open(path, "rb") as fin, open(out, "w", encoding="utf-8", newline="") as fout:
+        while chunk := fin.read(1 << 22):
+            text = pending + decoder.decode(chunk)
+            end = max(text.rfind("\n"), text.rfind("\r")) + 1  # hold the last, maybe partial, line back
+            if len(text) - end > MAX_LINE_BYTES:  # unless it is too long to be a row anyway (bounded memory)
+                end = len(text)
+            fout.write(text[:end])
+            lf, cr = lf + text.count("\n", 0, end), cr + text.count("\r", 0, end)
+            pending = text[end:]
+        pending = pending.rstrip("\x1a")
+        if cut_tail:
+            return out, ((lf or cr) + 1, pending) if pending else None
+        fout.write(pending)
+    return out, None
 
 
 def _find_header(rows: list[list[str]], name: str) -> tuple[int, feeds.Feed, dict]:
@@ -107,36 +168,53 @@ def _find_header(rows: list[list[str]], name: str) -> tuple[int, feeds.Feed, dic
 
 def _read_csv(con: duckdb.DuckDBPyConnection, src: SourceFile, tmpdir: Path) -> None:
     path = src.path
-    src.encoding = detect_encoding(path)
-    with open(path, encoding=src.encoding, newline="") as fh:
-        head = [fh.readline() for _ in range(HEAD_ROWS)]
+    src.encoding, cut_tail = _check_encoding(path)
+    with open(path, encoding=src.encoding, errors="replace", newline="") as fh:
+        # Bounded reads: a 10 MB cell or a 2 GB file without line breaks must not be read whole here.
+        head = [fh.readline(HEAD_LINE_CHARS) for _ in range(HEAD_ROWS)]
+        at_eof = not fh.read(1)
     sample = "".join(head)
-    if not sample.strip():
+    if not sample.strip(" \r\n\t\x1a"):
         raise RefusedFile(f"{path.name}: 文件是空的")
     try:
-        delim = csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
+        delim = csv.Sniffer().sniff(sample[:HEAD_LINE_CHARS], delimiters=",\t;|").delimiter
     except csv.Error:
         delim = ","
-    rows = list(csv.reader(io.StringIO(sample), delimiter=delim))
+    rows = [next(csv.reader([line], delimiter=delim), []) for line in head]  # one line at a time: CR ends too
     idx, src.feed, src.mapping = _find_header(rows, path.name)
     ncols = len(rows[idx])
-    readable = path
-    if src.encoding not in ("utf-8", "utf-8-sig"):
-        readable = tmpdir / (path.stem + ".utf8.csv")
-        with open(path, encoding=src.encoding, newline="") as fin, \
-                open(readable, "w", encoding="utf-8", newline="") as fout:
-            while chunk := fin.read(1 << 22):
-                fout.write(chunk)
+    src.header_line = idx + 1
+    readable, cut = path, None
+    with open(path, "rb") as fh:
+        fh.seek(max(path.stat().st_size - 4, 0))
+        ctrl_z = b"\x1a" in fh.read()
+    if src.encoding not in ("utf-8", "utf-8-sig") or cut_tail or ctrl_z:
+        readable, cut = _clean_copy(path, src.encoding, tmpdir, cut_tail)
+    if cut:
+        src.malformed.append((cut[0], f"第 {cut[0]} 行在字符中间截断（文件不完整，可能下载或复制时中断），该行未导入；"
+                                      "请重新导出完整文件", cut[1]))
+    body = [ln for ln in head[idx + 1:] if ln.strip(" \r\n\t\x1a")]
+    if at_eof and len(body) <= (1 if cut else 0):  # a header and no data rows: a feed with nothing new
+        columns = ", ".join(f"NULL::VARCHAR AS c{i}" for i in range(ncols))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE src_raw AS SELECT {columns}, 0::BIGINT AS _row WHERE false")
+        _select_mapped(con, src, "c{}", line_expr=f"_row + {idx + 1}")
+        return
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
     con.execute("DROP TABLE IF EXISTS rej; DROP TABLE IF EXISTS rejscan")
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE src_raw AS
-            SELECT *, row_number() OVER () AS _row FROM read_csv(?, header=false, skip=?,
-              columns={columns}, delim=?, quote='"', escape='"', strict_mode=false,
-              store_rejects=true, rejects_table='rej', rejects_scan='rejscan', max_line_size=10000000,
-              encoding='utf-8')""",
-        [str(readable), idx + 1, delim])
-    src.header_line = idx + 1
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE src_raw AS
+                SELECT *, row_number() OVER () AS _row FROM read_csv(?, header=false, skip=?,
+                  columns={columns}, delim=?, quote='"', escape='"', strict_mode=false,
+                  store_rejects=true, rejects_table='rej', rejects_scan='rejscan', max_line_size={MAX_LINE_BYTES},
+                  buffer_size={2 * MAX_LINE_BYTES},
+                  encoding='utf-8')""",
+            [str(readable), idx + 1, delim])
+    except duckdb.InvalidInputException as exc:
+        if "Maximum line size" not in str(exc):
+            raise
+        raise RefusedFile(f"{path.name}: 有一行超过 {MAX_LINE_BYTES >> 20} MB，无法按表格读取"
+                          "（可能缺少换行符，或引号不配对使后面的内容连成了一格），请检查后重新导出") from exc
     for line, err, raw, msg in con.execute(
             "SELECT line, any_value(error_type ORDER BY column_idx), any_value(csv_line), "
             "any_value(error_message ORDER BY column_idx) FROM rej GROUP BY line ORDER BY line").fetchall():

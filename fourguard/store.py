@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import validate
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     audit_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -162,6 +164,7 @@ def switch_county_state(path: Path, county_code: str, state: str, actor: str,
     if state not in ("常态", "应急"):
         raise ValueError(f"状态只能是 常态 或 应急，收到 {state!r}")
     since = since or dt.datetime.now().replace(microsecond=0)
+    note = validate.mask_text(note) or ""
     with transaction(path, actor, "switch_county_state", scope=county_code,
                      detail={"state": state, "since": since}) as con:
         cur = con.execute(
@@ -187,6 +190,8 @@ def append_issue_event(path: Path, issue_id: str, expected_version: int, actor: 
     extra = set(fields) - allowed
     if extra:
         raise TypeError(f"unknown fields {sorted(extra)}")
+    # What an official types is kept, but never a clear ID number in it (README: personal data).
+    fields = {k: validate.mask_text(v) if isinstance(v, str) else v for k, v in fields.items()}
     with transaction(path, actor, "issue_event", scope=issue_id,
                      detail={"from": from_state, "to": to_state, **fields}) as con:
         current = issue_version(con, issue_id)

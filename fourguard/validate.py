@@ -5,6 +5,8 @@ data, and the hash key and clock come in as bound parameters ($hash_key, $now_li
 """
 from __future__ import annotations
 
+import re
+
 from . import feeds
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)          # GB 11643
@@ -20,6 +22,13 @@ TS_FORMATS = (
 )
 BOOL_TRUE = ("是", "有", "Y", "YES", "TRUE", "1", "√")
 BOOL_FALSE = ("否", "无", "N", "NO", "FALSE", "0", "×")
+# No value a clerk typed is this long; a longer cell is a pasted attachment or a broken export, and
+# loading it would send megabytes to every page that shows the row.
+MAX_CELL_CHARS = 20_000
+# An 18-character resident ID inside free text: region, birth date 19xx/20xx, serial, check digit.
+# Groups: the first 4 and the last 4 characters, which the masked form keeps.
+ID_IN_TEXT = r"(\d{4})\d{2}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(\d{3}[\dXx])"
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])" + ID_IN_TEXT + r"(?![0-9A-Za-z])")
 
 
 def lit(text: str) -> str:
@@ -35,6 +44,13 @@ def mask_sql(expr: str) -> str:
     """4113**********1234 for 18 characters; shorter values keep only their ends."""
     return (f"CASE WHEN length({expr}) >= 8 THEN substr({expr}, 1, 4) || repeat('*', length({expr}) - 8) "
             f"|| right({expr}, 4) ELSE repeat('*', length({expr})) END")
+
+
+def mask_text(value):
+    """Free text with any resident ID in it masked (4113**********1234): the Python twin of mask_ids_in_text_sql."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return _ID_IN_TEXT.sub(lambda m: m.group(1) + "*" * 10 + m.group(2), str(value))
 
 
 def mask_id(value: str | None) -> str | None:
@@ -67,7 +83,10 @@ def column_checks(col: feeds.Column) -> tuple[str, list[tuple[str, str, str]]]:
     """(typed value expression, [(condition, reason_code, reason message expr)…]) for one column."""
     x = f"nullif(trim(src.{col.name}), '')"
     h = lit(col.header)
-    checks: list[tuple[str, str, str]] = []
+    checks: list[tuple[str, str, str]] = [  # first, so no later message quotes a huge value
+        (f"length({x}) > {MAX_CELL_CHARS}", f"too_long_{col.name}",
+         f"{h} || '长达 ' || length({x}) || ' 字，超过上限 {MAX_CELL_CHARS:,} 字"
+         f"（疑似粘贴了附件或导出出错），请精简后重新导出'")]
     if not col.nullable:
         checks.append((f"{x} IS NULL", f"missing_{col.name}", f"{h} || '为空，该项必填'"))
     if col.kind == "text":
@@ -145,11 +164,28 @@ def column_checks(col: feeds.Column) -> tuple[str, list[tuple[str, str, str]]]:
     raise ValueError(f"unknown column kind {col.kind}")
 
 
+def mask_ids_in_text_sql(expr: str) -> str:
+    """Free text with any resident ID in it masked (4113**********1234), like mask_text."""
+    pattern = lit(f"(^|[^0-9A-Za-z]){ID_IN_TEXT}($|[^0-9A-Za-z])")
+    once = f"regexp_replace({expr}, {pattern}, '\\1\\2**********\\3\\4', 'g')"
+    twice = f"regexp_replace({once}, {pattern}, '\\1\\2**********\\3\\4', 'g')"  # IDs one separator apart
+    # Most names and sites are shorter than an ID or hold no 17-digit run: skip the costly replace.
+    return f"CASE WHEN length({expr}) < 18 OR NOT regexp_matches({expr}, '\\d{{17}}') THEN {expr} ELSE {twice} END"
+
+
+def is_free_text(feed: feeds.Feed, col: feeds.Column) -> bool:
+    """Names, addresses, descriptions: text a person typed (not a key or a code), where an ID may hide."""
+    return (col.kind == "text" and col.name not in feed.key and col.name not in feed.references
+            and not col.name.endswith(("_id", "_code")))
+
+
 def checked_sql(feed: feeds.Feed) -> str:
     """SELECT over temp table `src` giving typed columns, person_key/id_masked, and _reason(_code)."""
     values, conds = [], []
     for col in feed.columns:
         expr, checks = column_checks(col)
+        if is_free_text(feed, col):
+            expr = mask_ids_in_text_sql(expr)
         values.append(f"{expr} AS {col.name}")
         conds += checks
         if col.kind == "id":
