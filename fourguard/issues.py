@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import store
+from . import store, validate
 from .db import is_workday
 from .config import Settings, settings
 
@@ -109,7 +109,8 @@ def create(path: Path, credit_code: str, category: str, detail: str, actor: str,
         issue_id = f"PT{reported_at:%Y%m%d}{serial:05d}"
         con.execute("INSERT INTO app_issues (issue_id, credit_code, category, detail, reported_at, source, created_by) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (issue_id, credit_code, category, detail.strip(), reported_at.isoformat(sep=" "), source, actor))
+                    (issue_id, credit_code, category, validate.mask_text(detail.strip()),  # never a clear ID
+                     reported_at.isoformat(sep=" "), source, actor))
     return issue_id
 
 

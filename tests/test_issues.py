@@ -152,3 +152,11 @@ def test_default_as_of_includes_later_write_backs(demo_db, tmp_path):
     r.refresh_writebacks()
     assert later < freshness.latest_time(con) <= dt.datetime.now()
     r.close()
+
+
+def test_an_id_typed_into_a_new_issue_is_masked(tmp_path):
+    path = tmp_path / "fg.writes.sqlite"
+    issues.create(path, E1, "用工需求", "联系人身份证 411322199001010011，缺普工", "张三",
+                  reported_at=dt.datetime(2022, 6, 2, 10))
+    detail = store.read_tables(path)["app_issues"].detail.iloc[0]
+    assert "411322199001010011" not in detail and detail.startswith("联系人身份证 4113") and "0011" in detail
