@@ -235,7 +235,3 @@ CORPUS: list[BadInput] = [
              reasons={"id_check_digit": 1, "id_format": 1, "id_birthdate": 1},
              why="an ID with spaces or a lower-case x is normalised; the others are held, masked"),
 ]
-
-
-def by_name() -> dict[str, BadInput]:
-    return {b.name: b for b in CORPUS}
