@@ -89,8 +89,9 @@ def query(fn, *args, **kwargs):
 
 def _within_area(fn, args: tuple, kwargs: dict) -> dict:
     """All arguments by name, with the user's area applied (see query)."""
-    params = inspect.signature(fn).parameters
-    bound = inspect.signature(fn).bind_partial(None, *args, **kwargs).arguments
+    sig = inspect.signature(fn)
+    params = sig.parameters
+    bound = sig.bind_partial(None, *args, **kwargs).arguments
     bound.pop(next(iter(params)))  # the connection
     user = current_user()
     if user.area() and ("county" in params or "city" in params):
