@@ -6,6 +6,7 @@ import streamlit as st
 from fourguard import auth, ui
 
 st.set_page_config(page_title="四保白名单企业监测", page_icon=str(Path(__file__).parent / "data" / "icon.png"), layout="wide")
+ui.mark_routed()
 ui.ensure_database()
 user = ui.sign_in()
 

@@ -33,11 +33,14 @@ def county_states(con, as_of, county=None, city=None) -> pd.DataFrame:
 
 def history(con, county: str) -> pd.DataFrame:
     """Every state change of a county, newest first: from the feed or switched in the app (who, when, note)."""
-    return con.execute(
+    frame = con.execute(
         "SELECT s.since, s.state, CASE s.origin WHEN 'app' THEN '平台切换' ELSE '县区状态数据' END AS source, "
         "s.actor, w.at AS recorded_at, w.note "
         "FROM stg_county_states AS s LEFT JOIN wb_county_switches AS w USING (switch_id) "
         "WHERE s.county_code = ? ORDER BY s.state_seq DESC", [county]).df()
+    # Typed as text even when every row is from the feed (no actor, no note): an all-NULL object
+    # column reaches the browser as Arrow's null type, which shows the word None, not the placeholder.
+    return frame.astype({"actor": "string", "note": "string"})
 
 
 def target(current: str) -> str:

@@ -6,10 +6,12 @@ import importlib
 import inspect
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from . import auth, db, feeds
 from .config import settings
@@ -17,12 +19,28 @@ from .config import settings
 URL_KEYS = ("city", "county", "sector", "as_of", "start", "end")
 ALL = "全部"
 
-# With a pages/ folder beside app.py, the first session after a server start that deep-links to a
-# page runs pages/NN_name.py directly (Streamlit's legacy multipage mode) and skips the router in
-# app.py. Leave that mode on first import and rerun, so app.py's st.navigation serves the page.
-if PagesManager.uses_pages_directory:
-    PagesManager.uses_pages_directory = False
-    st.rerun()
+# With a pages/ folder beside app.py, a session that starts before any session has run app.py's
+# st.navigation and deep-links to a page runs pages/NN_name.py directly (Streamlit's legacy
+# multipage mode), skipping the router and its sign-in. Such a session is restarted through the
+# router on its first run (app.py marks sessions it has routed). Doing this at import time instead
+# raced: concurrent first sessions saw a half-imported module. Only a session's first run can be
+# legacy on a server (the flag is global and app.py's st.navigation clears it), so the rerun never
+# drops a click; AppTest re-enters legacy mode on every run and keeps running the page directly.
+_ROUTED = "_fourguard_routed"
+
+
+def mark_routed() -> None:
+    """Called by app.py: this session has been through the router."""
+    st.session_state[_ROUTED] = True
+
+
+def _leave_legacy_run() -> None:
+    ctx = get_script_run_ctx()
+    if ctx is None or st.session_state.get(_ROUTED):
+        return
+    if (Path(ctx.pages_manager.main_script_path).parent / "pages").is_dir():  # legacy: app.py skipped
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def ensure_database() -> None:
@@ -366,6 +384,7 @@ def _login_form(s) -> None:
 
 def current_user() -> auth.User:
     """The user app.py signed in for this session; in demo mode also a page run on its own (tests)."""
+    _leave_legacy_run()
     user = st.session_state.get("auth_user")
     if user is None and auth.mode(settings(), _oidc_configured()) == "demo":
         user = auth.DEMO_USER

@@ -54,3 +54,40 @@ def test_enterprise_page_from_a_deep_link(browser_page, demo_db):
     wait_until_idle(page)
     assert page.query_selector_all("[data-testid='stException']") == []
     assert code in page.inner_text("body")
+
+
+def test_concurrent_first_deep_links_after_a_server_start(demo_db):
+    """The first sessions after a start arrive in Streamlit's legacy pages/ mode; each is routed
+    through app.py (sign-in, navigation) and renders its page, with no half-imported module."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from playwright.async_api import async_playwright
+
+    paths = ["coverage", "overdue", "production", "issues", "data", "coverage"]
+
+    async def open_page(browser, base, path):
+        page = await (await browser.new_context()).new_page()
+        await page.goto(f"{base}/{path}")
+        await page.wait_for_selector("[data-testid='stMainBlockContainer'] h1", timeout=180_000)
+        await page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")",
+                                     timeout=180_000)
+        return (await page.locator("[data-testid='stException']").all_inner_texts(),
+                await page.locator("[data-testid='stSidebarNav'] [aria-current='page']").all_inner_texts())
+
+    async def main(base):
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                return await asyncio.gather(*(open_page(browser, base, p) for p in paths))
+            finally:
+                await browser.close()
+
+    with running_app(demo_db.db_path) as base, ThreadPoolExecutor(1) as pool:
+        # Its own thread: the module's sync playwright keeps an event loop running in this one.
+        results = pool.submit(asyncio.run, main(base)).result()
+    assert [errors for errors, _ in results] == [[]] * len(paths)
+    # Routed through app.py: its navigation, with the page current under its Chinese title (a legacy
+    # run names pages after their files, e.g. "overdue").
+    assert [[c.split()[-1] for c in current] for _, current in results] == [["覆盖率"], ["超时未检"], ["生产经营"], ["问题办结"],
+                                                   ["数据状态"], ["覆盖率"]]

@@ -82,6 +82,10 @@ def test_switching_through_the_page_records_who_and_when_and_the_rules_follow(fr
     history = at.dataframe[0].value
     assert history.iloc[0][["state", "source", "actor", "note"]].tolist() == [
         "常态", "平台切换", ui.DEMO_OFFICIALS[0], "县指挥部通知解除应急"]
+    # Feed rows have no actor or note: typed text with nulls (the placeholder), never the word None.
+    feed_rows = history[history.source == "县区状态数据"]
+    assert len(feed_rows) and feed_rows[["actor", "note"]].isna().all().all()
+    assert {str(history[c].dtype) for c in ("actor", "note")} == {"string"}
 
     # And back: 应急 again gives the first count.
     at = switch_on_page(at)
