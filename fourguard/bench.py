@@ -7,7 +7,8 @@ Steps (each printed as a row of one table at the end):
    into a copy of the database from which that day's tests were removed first;
 3. every page's data: the queries one render of the page makes (recorded by running the page once
    through Streamlit's AppTest), replayed uncached `--repeat` times, for the whole scope and for one
-   county, at the latest data time and at a time between loads;
+   county, at the latest data time and at a time between loads; beside each, the same queries once
+   on a reader that recomputes the rollups from the raw feeds (the speed-up);
 4. memory: this process's resident size after the pages, and its peak.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import duckdb
 import psutil
 
-from . import config, db, freshness
+from . import config, db, freshness, rollups
 from .config import REPO_DIR, Settings
 
 PAGES = ["01_overview.py", "02_coverage.py", "03_overdue.py", "04_risk_map.py", "05_production.py",
@@ -95,12 +96,15 @@ def bench_ingest(db_path: Path, data_dir: Path, workdir: Path, rows: list[Row]) 
     secs, _ = _timed(shutil.copyfile, db_path, work)
     rows.append(Row("copy the database (bench set-up)", [secs], f"{db_path.stat().st_size / 2**30:.2f} GB"))
     day_start = dt.datetime.strptime(day, "%Y%m%d")
-    with duckdb.connect(str(work)) as w:
+    with duckdb.connect() as w:
+        w.execute("ATTACH ? AS raw", [str(work)])
+        db.create_raw_tables(w)
         shas = [ingest.file_sha256(f) for f in files]
-        w.execute("DELETE FROM tests WHERE sampled_at >= ? AND sampled_at < ?",
+        w.execute("DELETE FROM raw.tests WHERE sampled_at >= ? AND sampled_at < ?",
                   [day_start, day_start + dt.timedelta(days=1)])
-        w.execute("DELETE FROM ingest_log WHERE file_sha256 IN (SELECT unnest(?))", [shas])
-        w.execute("CHECKPOINT")
+        w.execute("DELETE FROM raw.ingest_log WHERE file_sha256 IN (SELECT unnest(?))", [shas])
+        rollups.rebuild_test_spans(w)  # the rollup as it stood before that day arrived
+        w.execute("CHECKPOINT raw")
     secs, reports = _timed(ingest.ingest_paths, files, work, Settings(db_path=work))
     loaded = sum(r.loaded for r in reports)
     rows.append(Row(f"fourguard ingest, tests of {day}", [secs],
@@ -139,8 +143,9 @@ def record_page(page: str, params: dict) -> list[tuple]:
 def bench_pages(db_path: Path, repeat: int, rows: list[Row], scopes: list[tuple[str, dict]]) -> None:
     os.environ["FOURGUARD_DB"] = str(db_path)
     config._SETTINGS = None
-    reader = db.connect(db_path)
-    con = reader.cursor()
+    reader, recompute = db.connect(db_path), db.connect(db_path, recompute_rollups=True)
+    con, raw_con = reader.cursor(), recompute.cursor()
+    totals = [0.0, 0.0]
     for label, params in scopes:
         for page in PAGES:
             if not (REPO_DIR / "pages" / page).exists():
@@ -156,8 +161,17 @@ def bench_pages(db_path: Path, repeat: int, rows: list[Row], scopes: list[tuple[
                 for fn, kw in calls:
                     fn(con, **kw)
                 times.append(time.perf_counter() - t0)
-            rows.append(Row(f"page data {page} · {label}", times, f"{len(calls)} queries"))
+            secs, _ = _timed(lambda: [fn(raw_con, **kw) for fn, kw in calls])
+            totals[0] += statistics.median(times)
+            totals[1] += secs
+            rows.append(Row(f"page data {page} · {label}", times,
+                            f"{len(calls)} queries; recomputed from raw feeds {secs:.3f} s "
+                            f"({secs / statistics.median(times):.1f}×)"))
+    rows.append(Row("speed-up over recomputing from the raw feeds", [],
+                    f"every page, every scope: {totals[0]:.2f} s with rollups, {totals[1]:.2f} s recomputed "
+                    f"({totals[1] / totals[0]:.1f}×)"))
     reader.close()
+    recompute.close()
 
 
 def print_table(rows: list[Row], header: str) -> None:
@@ -192,7 +206,6 @@ def run(scale: str = "province", days: int = 14, data_dir: Path | None = None, d
     bench_pages(db_path, repeat, rows, scopes)
     rows.append(Row("memory: resident now / peak (MB)", [], f"{_rss_mb():.0f} / "
                     f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}"))
-    rows.append(Row("speed-up over recomputing from the raw feeds", [], "— (no rollups yet: every page recomputes)"))
     cpu = psutil.cpu_count()
     mem = psutil.virtual_memory().total / 2**30
     print_table(rows, f"fourguard bench · {scale} · {db_path} · {cpu} cores, {mem:.0f} GB · repeat {repeat}")

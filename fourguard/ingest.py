@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from . import db, feeds, readers, validate
+from . import db, feeds, readers, rollups, validate
 from .config import Settings, settings
 
 META_COLS = ("source_file", "loaded_at")
@@ -128,6 +128,7 @@ def working_copy(db_path: Path):
     try:
         con.execute("ATTACH ? AS raw", [str(work)])
         db.create_raw_tables(con)
+        rollups.ensure_test_spans(con)
         db._regions_table(con)
         yield con
         con.execute("CHECKPOINT raw")
@@ -183,6 +184,8 @@ def _merge(con: duckdb.DuckDBPyConnection, feed: feeds.Feed, source_file: str, l
         f"SELECT {', '.join('c.' + x for x in cols)}, ?, ? FROM cand AS c "
         f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {match})",
         [source_file, loaded_at, *params]).fetchone()[0]
+    if feed.table == "tests" and inserted + updated:
+        rollups.update_test_spans(con, "cand", params[0])
     return inserted, updated, total - inserted - updated
 
 

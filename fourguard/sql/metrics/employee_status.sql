@@ -5,14 +5,15 @@
 -- On equal hours the rule named is, in order: 应急, 闭环, 流动岗位, 常态.
 CREATE OR REPLACE MACRO employee_status(as_of) AS TABLE
 WITH last_test AS (
+    -- the sample in force at as_of, from the ingest-maintained spans (not an aggregate over all tests)
     SELECT
         person_key,
-        max(sampled_at) AS last_sampled_at,
-        arg_max(result, sampled_at) AS last_result,
-        arg_max(tube, sampled_at) AS last_tube
-    FROM stg_tests
+        sampled_at AS last_sampled_at,
+        result AS last_result,
+        tube AS last_tube
+    FROM stg_test_spans
     WHERE sampled_at <= CAST(as_of AS TIMESTAMP)
-    GROUP BY person_key
+      AND (next_sampled_at IS NULL OR next_sampled_at > CAST(as_of AS TIMESTAMP))
 ),
 staff AS (
     SELECT

@@ -154,3 +154,16 @@ CREATE TABLE IF NOT EXISTS ingest_log (
     message VARCHAR,
     max_data_at TIMESTAMP        -- latest timestamp in the file's rows (freshness)
 );
+
+-- Rollup, maintained by ingest in the same transaction as the tests it derives from (fourguard/rollups.py).
+-- One row per person and sample time (of several samples at one time: a positive, else the larger
+-- sample_id), with that person's next sample time. The sample in force at t is the row with
+-- sampled_at <= t < next_sampled_at (next NULL: the latest), so "last sample at as_of" is a filter.
+-- key: person_key, sampled_at
+CREATE TABLE IF NOT EXISTS test_spans (
+    person_key UHUGEINT NOT NULL,
+    sampled_at TIMESTAMP NOT NULL,
+    result VARCHAR NOT NULL,
+    tube VARCHAR NOT NULL,
+    next_sampled_at TIMESTAMP
+);

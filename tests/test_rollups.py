@@ -1,0 +1,169 @@
+"""The ingest-maintained rollups give exactly what recomputing from the raw feeds gives (issue 7).
+
+raw.test_spans is compared with a from-scratch computation over raw.tests after every load, and the
+figures read through it (employee_status, metrics) with an independent aggregate over raw.tests at
+as_of values on, between and after the loads.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import duckdb
+import pytest
+
+from fourguard import db, ingest, queries, rollups
+from fourguard.config import Settings
+from tests.feedfiles import write_feed
+from tests.test_ingest import P1, P2, REGISTRY, ROSTER, sample
+
+# The last sample at or before as_of per person, the way employee_status computed it before the
+# rollup: an aggregate over every test (ties at one time: a positive, then the larger sample_id).
+LAST_BY_AGGREGATE = """
+SELECT person_key, max(sampled_at) AS last_sampled_at,
+       arg_max(result, (sampled_at, result = '阳性', sample_id)) AS last_result
+FROM raw.tests WHERE sampled_at <= ? GROUP BY person_key"""
+
+
+def spans_differ(con) -> int:
+    """Rows in the rollup and not in the recomputation, plus the reverse."""
+    fresh = rollups.spans_sql()
+    return con.execute(f"""SELECT (SELECT count(*) FROM (SELECT * FROM raw.test_spans EXCEPT ALL {fresh}))
+                                + (SELECT count(*) FROM ({fresh} EXCEPT ALL SELECT * FROM raw.test_spans))""").fetchone()[0]
+
+
+def last_samples(con, as_of) -> dict:
+    """person_key → (last_sampled_at, last_result) from employee_status, i.e. through the rollup."""
+    return {k: (t, r) for k, t, r in con.execute(
+        "SELECT person_key, last_sampled_at, last_result FROM employee_status(?) WHERE last_sampled_at IS NOT NULL",
+        [as_of]).fetchall()}
+
+
+def reference(con, as_of) -> dict:
+    rostered = {k for k, in con.execute("SELECT DISTINCT person_key FROM employee_status(?)", [as_of]).fetchall()}
+    return {k: (t, r) for k, t, r in con.execute(LAST_BY_AGGREGATE, [as_of]).fetchall() if k in rostered}
+
+
+@pytest.fixture
+def s(tmp_path) -> Settings:
+    return Settings(db_path=tmp_path / "store" / "fg.duckdb", hash_key="test-key")
+
+
+def load(tmp_path, s, name, rows):
+    [rep] = ingest.ingest_paths([write_feed(tmp_path / name, "tests", rows)], s.db_path, s)
+    assert rep.status == "loaded", rep.message
+    return rep
+
+
+def spans_of(s, person) -> list[tuple]:
+    r = db.connect(s.db_path, s)
+    try:
+        con = r.cursor()
+        assert spans_differ(con) == 0
+        key, = con.execute("SELECT DISTINCT person_key FROM raw.tests WHERE id_masked LIKE ?",
+                           [person[:4] + "%" + person[-4:]]).fetchone()
+        return [(str(a), r_, None if n is None else str(n)) for a, r_, n in con.execute(
+            "SELECT sampled_at, result, next_sampled_at FROM raw.test_spans WHERE person_key = ? ORDER BY 1",
+            [key]).fetchall()]
+    finally:
+        r.close()
+
+
+def test_late_samples_moved_samples_and_ties_update_the_spans_like_a_recomputation(tmp_path, s):
+    ingest.ingest_paths([write_feed(tmp_path / "reg.csv", "registry", REGISTRY),
+                         write_feed(tmp_path / "roster.csv", "roster", ROSTER)], s.db_path, s)
+    load(tmp_path, s, "d1.csv", [sample("S1", sampled_at="2022-06-01 08:00:00"),
+                                 sample("S2", sampled_at="2022-06-03 08:00:00"),
+                                 sample("S3", P2, sampled_at="2022-06-02 10:00:00")])
+    assert spans_of(s, P1) == [("2022-06-01 08:00:00", "阴性", "2022-06-03 08:00:00"),
+                               ("2022-06-03 08:00:00", "阴性", None)]
+    # A late file with an earlier sample splits P1's first span, and gives P2 a sample before its first.
+    load(tmp_path, s, "late.csv", [sample("S4", sampled_at="2022-06-02 09:00:00"),
+                                   sample("S7", P2, sampled_at="2022-06-01 12:00:00")])
+    assert spans_of(s, P2) == [("2022-06-01 12:00:00", "阴性", "2022-06-02 10:00:00"),
+                               ("2022-06-02 10:00:00", "阴性", None)]
+    assert spans_of(s, P1) == [("2022-06-01 08:00:00", "阴性", "2022-06-02 09:00:00"),
+                               ("2022-06-02 09:00:00", "阴性", "2022-06-03 08:00:00"),
+                               ("2022-06-03 08:00:00", "阴性", None)]
+    # A corrected export moves S2 an hour earlier and makes it positive; a second sample at 09:00.
+    rep = load(tmp_path, s, "fix.csv", [sample("S2", sampled_at="2022-06-03 07:00:00", result="阳性"),
+                                        sample("S5", sampled_at="2022-06-03 09:00:00")])
+    assert (rep.inserted, rep.updated) == (1, 1)
+    assert spans_of(s, P1) == [("2022-06-01 08:00:00", "阴性", "2022-06-02 09:00:00"),
+                               ("2022-06-02 09:00:00", "阴性", "2022-06-03 07:00:00"),
+                               ("2022-06-03 07:00:00", "阳性", "2022-06-03 09:00:00"),
+                               ("2022-06-03 09:00:00", "阴性", None)]
+    # Two samples at one moment: the positive one is in force.
+    load(tmp_path, s, "tie.csv", [sample("S6", sampled_at="2022-06-03 09:00:00", result="阳性")])
+    assert spans_of(s, P1)[-1] == ("2022-06-03 09:00:00", "阳性", None)
+    # P2's spans were not touched by P1's later loads.
+    assert spans_of(s, P2) == [("2022-06-01 12:00:00", "阴性", "2022-06-02 10:00:00"),
+                               ("2022-06-02 10:00:00", "阴性", None)]
+
+    r = db.connect(s.db_path, s)
+    con = r.cursor()
+    for as_of in ("2022-06-01 07:59:59", "2022-06-01 08:00:00", "2022-06-02 08:59:59", "2022-06-02 09:00:00",
+                  "2022-06-03 07:30:00", "2022-06-03 08:00:00", "2022-06-03 09:00:00", "2022-06-05 00:00:00"):
+        assert last_samples(con, as_of) == reference(con, as_of), as_of
+    by_p1 = con.execute("SELECT last_sampled_at, last_result FROM employee_status('2022-06-03 08:30:00') "
+                        "WHERE job_type = '普通岗位'").fetchall()
+    assert by_p1 == [(dt.datetime(2022, 6, 3, 7), "阳性")]  # the moved sample, not the old 08:00 one
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def loaded_in_parts(tmp_path_factory, demo_db):
+    """The county demo loaded in three runs: days 1–5, then days 10–14, then the late days 6–9."""
+    s = Settings(db_path=tmp_path_factory.mktemp("parts") / "fg.duckdb", demo_dir=demo_db.demo_dir)
+    files = sorted(demo_db.demo_dir.rglob("*.*"))
+    tests = [f for f in files if f.name.startswith("核酸检测_")]
+    assert len(tests) == 14
+    others = [f for f in files if f not in tests]
+    cuts = []
+    for part in (others + tests[:5], tests[9:], tests[5:9]):
+        ingest.ingest_paths(part, s.db_path, s)
+        r = db.connect(s.db_path, s)
+        cuts.append((r.cursor().execute("SELECT max(sampled_at) FROM raw.tests").fetchone()[0], spans_differ(r.cursor())))
+        r.close()
+    return s, cuts
+
+
+def test_loading_in_parts_and_out_of_order_matches_the_recomputation(loaded_in_parts, demo_db):
+    s, cuts = loaded_in_parts
+    assert [differ for _, differ in cuts] == [0, 0, 0]
+    parts, whole = db.connect(s.db_path, s), db.connect(demo_db.db_path, demo_db)
+    a, b = parts.cursor(), whole.cursor()
+    assert a.execute("SELECT count(*) FROM raw.test_spans").fetchone() == b.execute(
+        "SELECT count(*) FROM raw.test_spans").fetchone()
+    assert spans_differ(b) == 0
+    # As of each load's newest sample, between loads, and at the end: the last sample per person is
+    # the aggregate's, and every headline figure equals the one from the database loaded in one go.
+    day5, day14, _ = [t for t, _ in cuts]
+    for as_of in (day5, day5 + dt.timedelta(hours=13, minutes=7), day5 + dt.timedelta(days=2, hours=3), day14):
+        expected = reference(b, as_of)
+        assert len(expected) > 1000
+        assert last_samples(a, as_of) == expected
+        assert queries.metrics(a, as_of) == queries.metrics(b, as_of)
+    parts.close()
+    whole.close()
+
+
+def test_a_database_from_before_the_rollup_still_reads_right_and_the_next_load_builds_it(tmp_path, demo_db):
+    old = tmp_path / "old.duckdb"
+    shutil.copyfile(demo_db.db_path, old)
+    w = duckdb.connect(str(old))
+    w.execute("DROP TABLE test_spans")
+    w.close()
+    s = Settings(db_path=old, demo_dir=demo_db.demo_dir)
+    whole = db.connect(demo_db.db_path, demo_db)
+    t = whole.cursor().execute("SELECT max(sampled_at) FROM raw.tests").fetchone()[0]
+    before = db.connect(old, s)  # computes the spans per query meanwhile
+    assert queries.metrics(before.cursor(), t) == queries.metrics(whole.cursor(), t)
+    before.close()
+    ingest.ingest_paths([], old, s)  # any load, even of nothing, builds the rollup
+    after = db.connect(old, s)
+    assert after.cursor().execute("SELECT count(*) FROM raw.test_spans").fetchone()[0] > 0
+    assert spans_differ(after.cursor()) == 0
+    assert queries.metrics(after.cursor(), t) == queries.metrics(whole.cursor(), t)
+    after.close()
+    whole.close()
