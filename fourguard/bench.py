@@ -128,7 +128,8 @@ def record_page(page: str, params: dict) -> list[tuple]:
         at = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=900)
         for key, value in params.items():
             at.query_params[key] = value
-        at.run()
+        at.run()       # the home page first (as a browser does), not counted
+        calls.clear()
         at.switch_page(f"pages/{page}").run()
         if at.exception:
             raise RuntimeError(f"{page}: {at.exception[0].message}")

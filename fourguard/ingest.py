@@ -128,7 +128,6 @@ def working_copy(db_path: Path):
     try:
         con.execute("ATTACH ? AS raw", [str(work)])
         db.create_raw_tables(con)
-        rollups.ensure_test_spans(con)
         db._regions_table(con)
         yield con
         con.execute("CHECKPOINT raw")
@@ -411,6 +410,7 @@ def ingest_paths(paths: Iterable[str | os.PathLike], db_path: str | os.PathLike 
     reports: list[FileReport] = []
     with ingest_lock(db_path), readers.tempdir() as tmp, working_copy(db_path) as con:
         con.execute(f"SET temp_directory = {validate.lit(tmp)}")
+        rollups.ensure_test_spans(con)  # a database from before the rollup (may spill: after the line above)
         ordered = plan(files)
         for i, path in enumerate(ordered):
             if progress:

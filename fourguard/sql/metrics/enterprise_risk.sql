@@ -2,34 +2,35 @@
 -- The facts behind an enterprise's risk score (fourguard/risk.py, docs/risk.md), each taken from its
 -- rule's own model so the numbers agree with queries.metrics(): R2 enterprise_testing, R15
 -- enterprise_positives, R4 red_yellow_scans, R14 county state, R8 recheck_obligations, R11
--- issue_status, R9 shutdown_episodes.
+-- issue_status, R9 shutdown_episodes. Every part joins on the scope columns as well as credit_code, so
+-- a county, city or sector filter on the result reaches each part instead of computing the province and discarding it.
 CREATE OR REPLACE MACRO enterprise_risk(as_of) AS TABLE
 WITH positives AS (
-    SELECT credit_code, count_positive_people, is_cluster
+    SELECT credit_code, county_code, city_code, sector, count_positive_people, is_cluster
     FROM enterprise_positives(as_of)
 ),
 red_yellow AS (
-    SELECT credit_code, count(*) AS count_red_yellow_24h
+    SELECT credit_code, county_code, city_code, sector, count(*) AS count_red_yellow_24h
     FROM red_yellow_scans(as_of)
-    GROUP BY credit_code
+    GROUP BY credit_code, county_code, city_code, sector
 ),
 rechecks AS (
-    SELECT credit_code, count(DISTINCT (person_key, pool_sample_id)) AS count_recheck_over_limit
+    SELECT credit_code, county_code, city_code, sector, count(DISTINCT (person_key, pool_sample_id)) AS count_recheck_over_limit
     FROM recheck_obligations(as_of)
     WHERE is_over_limit
-    GROUP BY credit_code
+    GROUP BY credit_code, county_code, city_code, sector
 ),
 issues AS (
-    SELECT credit_code, count(*) AS count_issues_overdue
+    SELECT credit_code, county_code, city_code, sector, count(*) AS count_issues_overdue
     FROM issue_status(as_of)
     WHERE is_overdue
-    GROUP BY credit_code
+    GROUP BY credit_code, county_code, city_code, sector
 ),
 shutdowns AS (
-    SELECT credit_code, max(length_days) AS max_shutdown_days
+    SELECT credit_code, county_code, city_code, sector, max(length_days) AS max_shutdown_days
     FROM shutdown_episodes(as_of)
     WHERE is_alert
-    GROUP BY credit_code
+    GROUP BY credit_code, county_code, city_code, sector
 )
 SELECT
     t.credit_code, t.enterprise_name, t.county_code, t.county_name, t.city_code, t.city_name,
@@ -45,8 +46,13 @@ SELECT
     s.max_shutdown_days
 FROM enterprise_testing(as_of) AS t
 JOIN stg_enterprises AS e ON e.credit_code = t.credit_code
-LEFT JOIN positives AS p ON p.credit_code = t.credit_code
-LEFT JOIN red_yellow AS r ON r.credit_code = t.credit_code
-LEFT JOIN rechecks AS rc ON rc.credit_code = t.credit_code
-LEFT JOIN issues AS i ON i.credit_code = t.credit_code
-LEFT JOIN shutdowns AS s ON s.credit_code = t.credit_code;
+LEFT JOIN positives AS p ON p.credit_code = t.credit_code AND p.county_code = t.county_code
+    AND p.city_code = t.city_code AND p.sector = t.sector
+LEFT JOIN red_yellow AS r ON r.credit_code = t.credit_code AND r.county_code = t.county_code
+    AND r.city_code = t.city_code AND r.sector = t.sector
+LEFT JOIN rechecks AS rc ON rc.credit_code = t.credit_code AND rc.county_code = t.county_code
+    AND rc.city_code = t.city_code AND rc.sector = t.sector
+LEFT JOIN issues AS i ON i.credit_code = t.credit_code AND i.county_code = t.county_code
+    AND i.city_code = t.city_code AND i.sector = t.sector
+LEFT JOIN shutdowns AS s ON s.credit_code = t.credit_code AND s.county_code = t.county_code
+    AND s.city_code = t.city_code AND s.sector = t.sector;

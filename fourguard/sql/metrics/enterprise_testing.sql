@@ -4,14 +4,14 @@
 CREATE OR REPLACE MACRO enterprise_testing(as_of) AS TABLE
 WITH counts AS (
     SELECT
-        credit_code,
+        credit_code, county_code, city_code, sector,
         count(*) AS count_employees,
         count(*) FILTER (WHERE is_within_interval) AS count_within_interval,
         count(*) FILTER (WHERE is_overdue) AS count_overdue,
         count(*) FILTER (WHERE is_never_tested) AS count_never_tested,
         max(hours_since_sample) FILTER (WHERE is_overdue) AS max_hours_since_sample
     FROM employee_status(as_of)
-    GROUP BY credit_code
+    GROUP BY credit_code, county_code, city_code, sector
 )
 SELECT
     s.credit_code, s.enterprise_name, s.county_code, s.county_name, s.city_code, s.city_name,
@@ -23,4 +23,7 @@ SELECT
     c.count_within_interval / nullif(c.count_employees, 0) AS coverage_rate,
     c.max_hours_since_sample
 FROM enterprise_status(as_of) AS s
-LEFT JOIN counts AS c ON c.credit_code = s.credit_code;
+-- The scope columns in the join let a county/city/sector filter on the result reach employee_status
+-- (one county of the province demo: 0.8 s -> 0.16 s).
+LEFT JOIN counts AS c ON c.credit_code = s.credit_code AND c.county_code = s.county_code
+    AND c.city_code = s.city_code AND c.sector = s.sector;

@@ -11,17 +11,17 @@
 -- detail is what a reader sees: ID numbers appear masked only (id_masked).
 CREATE OR REPLACE MACRO sentinel_alerts(as_of) AS TABLE
 WITH overdue AS (
+    -- grouped by the scope columns too (one value per enterprise), so a scope filter on the result
+    -- reaches employee_status instead of the whole province being computed first
     SELECT
-        credit_code, any_value(enterprise_name) AS enterprise_name, any_value(county_code) AS county_code,
-        any_value(county_name) AS county_name, any_value(city_code) AS city_code,
-        any_value(city_name) AS city_name, any_value(sector) AS sector,
+        credit_code, enterprise_name, county_code, county_name, city_code, city_name, sector,
         count(*) AS count_overdue,
         count(*) FILTER (WHERE is_never_tested) AS count_never_tested,
         max(hours_since_sample) AS max_hours_since_sample,
         max(due_at) AS last_due_at
     FROM employee_status(as_of)
     WHERE is_overdue
-    GROUP BY credit_code
+    GROUP BY credit_code, enterprise_name, county_code, county_name, city_code, city_name, sector
 )
 SELECT last_positive_at AS alert_at, 1 AS severity, '聚集性疫情' AS kind, 'R15' AS rule, credit_code AS ref,
        credit_code, enterprise_name, county_code, county_name, city_code, city_name, sector,

@@ -7,25 +7,29 @@
 -- or after the date of as_of - alert_lookback_days.
 CREATE OR REPLACE MACRO shutdown_episodes(as_of) AS TABLE
 WITH reports AS (
+    -- The scope columns ride along as partition and group keys (one value per enterprise), so a
+    -- county/city/sector filter on the result reaches the reports instead of the whole province.
     SELECT
-        p.credit_code, p.report_date, p.is_shut_down,
-        row_number() OVER (PARTITION BY p.credit_code ORDER BY p.report_date)
-          - row_number() OVER (PARTITION BY p.credit_code, p.is_shut_down ORDER BY p.report_date) AS run_id,
-        max(p.report_date) OVER (PARTITION BY p.credit_code) AS latest_report_date
+        p.credit_code, w.county_code, w.city_code, w.sector, p.report_date, p.is_shut_down,
+        row_number() OVER (PARTITION BY p.credit_code, w.county_code, w.city_code, w.sector ORDER BY p.report_date)
+          - row_number() OVER (PARTITION BY p.credit_code, w.county_code, w.city_code, w.sector, p.is_shut_down
+                               ORDER BY p.report_date) AS run_id,
+        max(p.report_date) OVER (PARTITION BY p.credit_code, w.county_code, w.city_code, w.sector)
+            AS latest_report_date
     FROM stg_production AS p
+    JOIN whitelist(as_of) AS w ON w.credit_code = p.credit_code
     WHERE p.report_date <= CAST(CAST(as_of AS TIMESTAMP) AS DATE)
-      AND p.credit_code IN (SELECT credit_code FROM whitelist(as_of))
 ),
 episodes AS (
     SELECT
-        credit_code,
+        credit_code, county_code, city_code, sector,
         min(report_date) AS started_on,
         max(report_date) AS last_shutdown_on,
         count(*) AS count_reports,
         any_value(latest_report_date) AS latest_report_date
     FROM reports
     WHERE is_shut_down
-    GROUP BY credit_code, run_id
+    GROUP BY credit_code, county_code, city_code, sector, run_id
 ),
 measured AS (
     SELECT
@@ -45,5 +49,6 @@ SELECT
              OR m.last_shutdown_on >= CAST(CAST(as_of AS TIMESTAMP) - to_days(st.alert_lookback_days) AS DATE))
         AS is_alert
 FROM measured AS m
-JOIN whitelist(as_of) AS w ON w.credit_code = m.credit_code
+JOIN whitelist(as_of) AS w ON w.credit_code = m.credit_code AND w.county_code = m.county_code
+    AND w.city_code = m.city_code AND w.sector = m.sector
 CROSS JOIN stg_settings AS st;
