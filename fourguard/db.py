@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import tempfile
 import threading
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from . import store
 from .config import Settings, settings
 
 log = logging.getLogger(__name__)
+READER_MEMORY_LIMIT = "1GB"  # per process: every reader cursor shares the one in-memory database
 SQL_DIR = Path(__file__).parent / "sql"
 LAYERS = ("staging", "metrics")
 
@@ -127,7 +129,11 @@ class Reader:
         self.recompute_rollups = recompute_rollups
         self.db_path = Path(db_path)
         self.snapshot = snapshot_id(self.db_path)
-        self.con = duckdb.connect(":memory:", config={"threads": 2})
+        # Capped, spilling to a private temp folder: uncapped, DuckDB may take 80 % of RAM, and a
+        # province-wide 14-day coverage trend alone reached 15 GB resident (1.2 GB with the cap).
+        self._spill = tempfile.TemporaryDirectory(prefix="fourguard-reader-", dir=os.environ.get("FOURGUARD_TMP"))
+        self.con = duckdb.connect(":memory:", config={"threads": 2, "memory_limit": READER_MEMORY_LIMIT,
+                                                      "temp_directory": self._spill.name})
         if self.db_path.exists():
             self.con.execute("ATTACH ? AS raw (READ_ONLY)", [str(self.db_path)])
         else:  # no load yet: an empty schema so every view still answers
@@ -180,6 +186,7 @@ class Reader:
 
     def close(self) -> None:
         self.con.close()
+        self._spill.cleanup()
 
 
 def snapshot_id(db_path: Path) -> tuple | None:

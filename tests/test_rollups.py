@@ -170,3 +170,14 @@ def test_a_database_from_before_the_rollup_still_reads_right_and_the_next_load_b
     assert queries.metrics(after.cursor(), t) == queries.metrics(whole.cursor(), t)
     after.close()
     whole.close()
+
+
+def test_a_reader_caps_duckdb_memory_and_spills_to_its_own_folder(demo_db):
+    """Scale: uncapped, a province-wide 14-day trend took 15 GB; the app's readers are capped."""
+    r = db.connect(demo_db.db_path, demo_db)
+    limit, spill = r.cursor().execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchall()[0]
+    assert limit == "953.6 MiB"  # 1 GB
+    assert "fourguard-reader-" in spill
+    r.close()
+    assert not __import__("os").path.exists(spill)  # removed with the reader
