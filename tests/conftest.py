@@ -7,7 +7,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from fourguard import config, demo, ingest
+from fourguard import config, db, demo, ingest
 from fourguard.config import Settings
 
 ROOT = Path(__file__).parent.parent
@@ -21,6 +21,14 @@ def demo_db(tmp_path_factory) -> Settings:
     demo.generate("county", 14, 42, s.demo_dir)
     ingest.ingest_paths([s.demo_dir], s.db_path, s)
     return s
+
+
+@pytest.fixture(scope="module")
+def demo_con(demo_db):
+    """A cursor on the demo database, one per test module (tests only read it)."""
+    r = db.connect(demo_db.db_path, demo_db)
+    yield r.cursor()
+    r.close()
 
 
 @pytest.fixture

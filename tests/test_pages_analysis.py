@@ -32,13 +32,6 @@ def crafted_con(crafted_db):
     r.close()
 
 
-@pytest.fixture(scope="module")
-def demo_con(demo_db):
-    r = db.connect(demo_db.db_path, demo_db)
-    yield r.cursor()
-    r.close()
-
-
 # ---------------------------------------------------------------- coverage: one query over the range
 
 @pytest.mark.parametrize("as_of", [

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from fourguard import alerts, closure, db, freshness, palette, queries, report, wall
+from fourguard import alerts, closure, freshness, palette, queries, report, wall
 from fourguard.__main__ import main
 from tests.conftest import run_page
 
@@ -18,20 +18,13 @@ COUNTY = "411322"   # 方城县, the county of the demo database
 
 
 @pytest.fixture(scope="module")
-def con(demo_db):
-    r = db.connect(demo_db.db_path, demo_db)
-    yield r.cursor()
-    r.close()
+def as_of(demo_con) -> dt.datetime:
+    return freshness.latest_data_at(demo_con)
 
 
 @pytest.fixture(scope="module")
-def as_of(con) -> dt.datetime:
-    return freshness.latest_data_at(con)
-
-
-@pytest.fixture(scope="module")
-def briefing(con, as_of) -> report.Briefing:
-    return report.build(con, as_of, county=COUNTY)
+def briefing(demo_con, as_of) -> report.Briefing:
+    return report.build(demo_con, as_of, county=COUNTY)
 
 
 @pytest.mark.parametrize("scope, short, label", [
@@ -40,30 +33,30 @@ def briefing(con, as_of) -> report.Briefing:
     ({"county": COUNTY}, "南阳市方城县", "南阳市 · 方城县"),
     ({"county": COUNTY, "sector": "工业生产"}, "南阳市方城县·工业生产", "南阳市 · 方城县 · 工业生产"),
 ])
-def test_scope_names(con, scope, short, label):
-    assert report.scope_names(con, **scope) == (short, label)
+def test_scope_names(demo_con, scope, short, label):
+    assert report.scope_names(demo_con, **scope) == (short, label)
 
 
-def test_the_briefing_says_what_the_pages_say(briefing, con, as_of):
+def test_the_briefing_says_what_the_pages_say(briefing, demo_con, as_of):
     assert briefing.title == f"四保白名单企业监测日报（南阳市方城县）{as_of.year}年{as_of.month}月{as_of.day}日"
-    pd.testing.assert_frame_equal(briefing.headline, wall.headline(con, as_of, county=COUNTY))
+    pd.testing.assert_frame_equal(briefing.headline, wall.headline(demo_con, as_of, county=COUNTY))
     s = {x.key: x for x in briefing.sections}
     assert list(s) == ["ranking", "overdue", "alerts", "shutdowns", "issues", "departments"]
     # within a county the ranking is of its enterprises, most risky first, every one of them
-    scored = queries.risk_map(con, as_of, county=COUNTY)["enterprises"]
+    scored = queries.risk_map(demo_con, as_of, county=COUNTY)["enterprises"]
     ranking = s["ranking"].table.frame
     assert len(ranking) == len(scored) and ranking["排名"].tolist() == list(range(1, len(scored) + 1))
     assert ranking["风险分"].is_monotonic_decreasing or ranking["等级"].iloc[0] == "高"
     level = list(ranking.columns).index("等级")
     assert all(s["ranking"].table.colors[(i, level)][0] == palette.COLORS[v] for i, v in enumerate(ranking["等级"]))
-    overdue = queries.overdue_ranking(con, as_of, "count", county=COUNTY)
+    overdue = queries.overdue_ranking(demo_con, as_of, "count", county=COUNTY)
     assert s["overdue"].table.frame["超时未检"].tolist() == overdue["count_overdue"].tolist()
-    assert len(s["alerts"].table.rows) == len(alerts.alerts(con, as_of, county=COUNTY)) > 0
-    issues = closure.filter_issues(closure.issue_closure(con, as_of, county=COUNTY), "已超期")
+    assert len(s["alerts"].table.rows) == len(alerts.alerts(demo_con, as_of, county=COUNTY)) > 0
+    issues = closure.filter_issues(closure.issue_closure(demo_con, as_of, county=COUNTY), "已超期")
     assert s["issues"].table.frame["诉求编号"].tolist() == issues["issue_id"].tolist()
-    by = closure.closure_by(con, as_of, "department", county=COUNTY)
+    by = closure.closure_by(demo_con, as_of, "department", county=COUNTY)
     assert s["departments"].table.frame["诉求"].sum() == by["count_total"].sum() == \
-        queries.metrics(con, as_of, county=COUNTY)["issues"]["total"]
+        queries.metrics(demo_con, as_of, county=COUNTY)["issues"]["total"]
     assert set(briefing.figures) == {"ranking", "coverage", "departments"}
 
 
@@ -80,13 +73,13 @@ def test_tiles_colour_the_change_by_whether_it_is_good(delta, better, color, arr
     assert t["delta"] == (None if delta is None else wall.fmt_delta(delta, "人").replace("▲", "+").replace("▼", "-"))
 
 
-def test_cli_writes_both_files_and_they_read_back(demo_db, con, as_of, tmp_path, capsys):
+def test_cli_writes_both_files_and_they_read_back(demo_db, demo_con, as_of, tmp_path, capsys):
     assert main(["report", "--db", str(demo_db.db_path), "--as-of", f"{as_of:%Y-%m-%d %H:%M}",
                  "--county", COUNTY, "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out.split()
     stamp = f"{as_of:%Y%m%d-%H%M}"
     assert printed == [str(tmp_path / f"四保日报_南阳市_方城县_{stamp}.{ext}") for ext in ("xlsx", "pdf")]
-    head = wall.headline(con, as_of.replace(second=0, microsecond=0), county=COUNTY)
+    head = wall.headline(demo_con, as_of.replace(second=0, microsecond=0), county=COUNTY)
 
     wb = openpyxl.load_workbook(printed[0])
     assert wb.sheetnames == ["概要", "企业风险排名", "超时未检最多的企业", "电子哨预警", "停产超3天的企业",
@@ -107,7 +100,7 @@ def test_cli_writes_both_files_and_they_read_back(demo_db, con, as_of, tmp_path,
     for name in wb.sheetnames[1:]:
         assert wb[name].freeze_panes == "A2"
     assert len(wb["企业风险排名"]._images) == 1 and len(wb["各责任单位办结情况"]._images) == 1
-    overdue = queries.overdue_ranking(con, as_of, "count", county=COUNTY)
+    overdue = queries.overdue_ranking(demo_con, as_of, "count", county=COUNTY)
     assert wb["超时未检最多的企业"].max_row == len(overdue) + 1   # the XLSX keeps every row
 
     pdf = PdfReader(printed[1])
@@ -124,11 +117,11 @@ def test_cli_writes_both_files_and_they_read_back(demo_db, con, as_of, tmp_path,
     assert overdue.iloc[0]["enterprise_name"] in text
 
 
-def test_the_briefing_page_previews_and_makes_both_files_in_one_click(demo_db, app_on, downloads, con, as_of):
+def test_the_briefing_page_previews_and_makes_both_files_in_one_click(demo_db, app_on, downloads, demo_con, as_of):
     app_on(demo_db)
     at = run_page("12_briefing.py", county=COUNTY)
     shown = {m.label: m.value for m in at.metric}
-    for r in wall.headline(con, as_of, county=COUNTY).itertuples(index=False):
+    for r in wall.headline(demo_con, as_of, county=COUNTY).itertuples(index=False):
         assert shown[r.label] == report.tile(r)["value"]
     assert at.subheader[0].value.startswith("四保白名单企业监测日报（南阳市方城县）")
     button = next(b for b in at.button if b.label.startswith("生成日报"))

@@ -18,13 +18,6 @@ from tests.conftest import run_page
 ALL_KINDS_AT = dt.datetime(2022, 6, 8, 10, 0)
 
 
-@pytest.fixture(scope="module")
-def con(demo_db):
-    r = db.connect(demo_db.db_path, demo_db)
-    yield r.cursor()
-    r.close()
-
-
 @pytest.fixture
 def demo(demo_db, app_on):
     return app_on(demo_db)
@@ -32,32 +25,32 @@ def demo(demo_db, app_on):
 
 # ---------------------------------------------------------------- headline
 
-def producing_by_hand(con, t: dt.datetime, county=None, city=None, sector=None) -> int:
+def producing_by_hand(demo_con, t: dt.datetime, county=None, city=None, sector=None) -> int:
     """Whitelisted enterprises whose latest report on or before t's date is 正常生产 or 闭环生产 (pandas)."""
-    listed = con.execute("SELECT credit_code, county_code, city_code, sector FROM whitelist(?)", [t]).df()
+    listed = demo_con.execute("SELECT credit_code, county_code, city_code, sector FROM whitelist(?)", [t]).df()
     for col, value in (("county_code", county), ("city_code", city), ("sector", sector)):
         if value:
             listed = listed[listed[col] == value]
-    reports = con.execute("SELECT credit_code, report_date, status FROM stg_production").df()
+    reports = demo_con.execute("SELECT credit_code, report_date, status FROM stg_production").df()
     reports = reports[pd.to_datetime(reports.report_date) <= pd.Timestamp(t.date())]
     latest = reports.sort_values("report_date").groupby("credit_code").tail(1)
     return int(latest[latest.credit_code.isin(listed.credit_code)].status.isin(["正常生产", "闭环生产"]).sum())
 
 
 @pytest.mark.parametrize("scope", [{}, {"county": "411322"}, {"city": "411300", "sector": "工业生产"}])
-def test_headline_is_metrics_now_and_a_day_before(con, scope):
-    t = freshness.latest_data_at(con)
-    h = wall.headline(con, t, **scope).set_index("key")
+def test_headline_is_metrics_now_and_a_day_before(demo_con, scope):
+    t = freshness.latest_data_at(demo_con)
+    h = wall.headline(demo_con, t, **scope).set_index("key")
     assert list(h.index) == [k for k, *_ in wall.HEADLINE]
     for at, column in ((t, "value"), (t - dt.timedelta(hours=24), "previous")):
-        m = queries.metrics(con, at, **scope)
+        m = queries.metrics(demo_con, at, **scope)
         expected = {"enterprises": m["enterprises"], "employees": m["employees"],
                     "coverage_48h": m["coverage_rate"], "overdue_employees": m["overdue_employees"],
                     "positives": m["positives"], "clusters": m["clusters"],
                     "red_yellow_scans_24h": m["place_codes"]["red_yellow_scans_24h"],
                     "open_issues": m["issues"]["open"], "closure_rate": m["issues"]["closure_rate"]}
         assert h[column].drop("producing_normally").to_dict() == expected
-    assert h.at["producing_normally", "value"] == producing_by_hand(con, t, **scope) > 0
+    assert h.at["producing_normally", "value"] == producing_by_hand(demo_con, t, **scope) > 0
     assert (h["delta"] - (h["value"] - h["previous"])).abs().max() < 1e-9
     # The demo's last day differs from the one before, so the deltas are not all zero.
     assert (h["delta"] != 0).any()
@@ -83,8 +76,8 @@ def test_figures_read_as_chinese_readers_expect(value, unit, text, delta, delta_
 
 # ---------------------------------------------------------------- the 电子哨 list
 
-def test_alerts_hold_every_kind_most_severe_then_newest_first(con):
-    df = alerts.alerts(con, ALL_KINDS_AT)
+def test_alerts_hold_every_kind_most_severe_then_newest_first(demo_con):
+    df = alerts.alerts(demo_con, ALL_KINDS_AT)
     assert set(df["kind"]) == set(alerts.KINDS)
     assert list(df.columns[:4]) == ["alert_at", "severity", "level", "kind"]
     assert df["severity"].is_monotonic_increasing
@@ -94,18 +87,18 @@ def test_alerts_hold_every_kind_most_severe_then_newest_first(con):
     assert set(df.loc[df.kind.isin(["阳性", "复核超时"]), "severity"]) == {2}
 
 
-def test_alert_counts_are_the_rules_own_counts(con):
+def test_alert_counts_are_the_rules_own_counts(demo_con):
     t = ALL_KINDS_AT
-    df, m = alerts.alerts(con, t), queries.metrics(con, t)
+    df, m = alerts.alerts(demo_con, t), queries.metrics(demo_con, t)
     by_kind = df.groupby("kind")
     assert by_kind.size()["聚集性疫情"] == m["clusters"]
-    assert by_kind.size()["阳性"] == len(queries.positive_cases(con, t))
+    assert by_kind.size()["阳性"] == len(queries.positive_cases(demo_con, t))
     assert by_kind.size()["复核超时"] == m["recheck_over_6h"]
     assert by_kind.size()["红黄码进入"] == m["place_codes"]["red_yellow_scans_24h"]
     assert by_kind.size()["诉求逾期"] == m["issues"]["overdue"]
     assert df.loc[df.kind == "停产超时", "credit_code"].nunique() == m["shutdown_over_3d"]
     # Overdue testing: one row per enterprise, saying how many of its staff are overdue.
-    overdue = queries.enterprises_by_overdue(con, t)
+    overdue = queries.enterprises_by_overdue(demo_con, t)
     rows = df[df.kind == "超时未检"].set_index("credit_code")
     assert sorted(rows.index) == sorted(overdue.credit_code)
     counts = rows["detail"].str.extract(r"^(\d+) 人")[0].astype(int)
@@ -113,23 +106,23 @@ def test_alert_counts_are_the_rules_own_counts(con):
     assert counts.sum() == m["overdue_employees"]
 
 
-def test_alerts_show_masked_ids_only(con):
-    details = " ".join(alerts.alerts(con, ALL_KINDS_AT)["detail"])
+def test_alerts_show_masked_ids_only(demo_con):
+    details = " ".join(alerts.alerts(demo_con, ALL_KINDS_AT)["detail"])
     assert "**********" in details
     assert not [x for x in re.findall(r"(?<![0-9A-Z])\d{17}[\dX](?![0-9A-Z])", details) if ric.is_valid(x)]
 
 
-def test_one_enterprise_gets_its_own_rows_of_the_one_list(con):
-    df = alerts.alerts(con, ALL_KINDS_AT)
+def test_one_enterprise_gets_its_own_rows_of_the_one_list(demo_con):
+    df = alerts.alerts(demo_con, ALL_KINDS_AT)
     code = df.loc[df.kind == "聚集性疫情", "credit_code"].iloc[0]
-    own = alerts.alerts(con, ALL_KINDS_AT, credit_code=code)
+    own = alerts.alerts(demo_con, ALL_KINDS_AT, credit_code=code)
     pd.testing.assert_frame_equal(own.reset_index(drop=True), df[df.credit_code == code].reset_index(drop=True))
-    assert enterprise.alerts(con, code, ALL_KINDS_AT).to_dict("list") == own[["alert_at", "kind", "detail"]].to_dict("list")
-    assert len(alerts.alerts(con, ALL_KINDS_AT, limit=5)) == 5
+    assert enterprise.alerts(demo_con, code, ALL_KINDS_AT).to_dict("list") == own[["alert_at", "kind", "detail"]].to_dict("list")
+    assert len(alerts.alerts(demo_con, ALL_KINDS_AT, limit=5)) == 5
 
 
-def test_alerts_html_pins_clusters_and_scrolls_the_rest(con):
-    df = alerts.alerts(con, ALL_KINDS_AT)
+def test_alerts_html_pins_clusters_and_scrolls_the_rest(demo_con):
+    df = alerts.alerts(demo_con, ALL_KINDS_AT)
     page = wall.alerts_html(df, alerts.counts(df), alerts.level_counts(df))
     pinned = page.split("<div class='pinned'>")[1].split("<div class='ticker-box'>")[0]
     assert pinned.count("class='alert ") == (df.severity == 1).sum()
@@ -194,14 +187,14 @@ def html_of(at) -> str:
 
 
 @pytest.mark.parametrize("params", [{}, {"county": "411322"}, {"city": "411300", "rotate": "30", "refresh": "15"}])
-def test_wall_page_renders_every_panel_for_its_scope(demo, con, params):
+def test_wall_page_renders_every_panel_for_its_scope(demo, demo_con, params):
     at = run_page("10_wall.py", **params)
     page = html_of(at)
     for panel in ("wall-header", "wall-tiles", "wall-ranking", "wall-states", "wall-alerts"):
         assert f"class='{panel}" in page or f"wall-panel {panel}" in page, panel
     assert "wall-panel wall-warning" not in page
-    t = freshness.latest_time(con)
-    m = queries.metrics(con, t, county=params.get("county"), city=params.get("city"))
+    t = freshness.latest_time(demo_con)
+    m = queries.metrics(demo_con, t, county=params.get("county"), city=params.get("city"))
     assert f"data-key='enterprises'><div class='label'>白名单企业</div><div class='value'>{m['enterprises']:,}<" in page
     assert f"<div class='value'>{m['overdue_employees']:,}<" in page
     place = "方城县" if "county" in params else "南阳市" if "city" in params else "全省"
@@ -211,7 +204,7 @@ def test_wall_page_renders_every_panel_for_its_scope(demo, con, params):
     assert at.get("plotly_chart") and at.get("deck_gl_json_chart")
 
 
-def broken_query(con, as_of, **scope):
+def broken_query(demo_con, as_of, **scope):
     """Stands in for a query whose data cannot be read (module level: ui.query finds it by name)."""
     raise OSError("disk gone")
 
@@ -232,13 +225,13 @@ def test_an_unreadable_database_shows_a_warning_not_an_exception(tmp_path, app_o
     assert "数据库暂时无法读取" in html_of(at)
 
 
-def test_feed_warnings_name_late_and_lagging_feeds(con):
-    t = freshness.latest_data_at(con)
-    assert wall.feed_warnings(con, t, {"default": 24}) == []
-    late = wall.feed_warnings(con, dt.datetime.now() + dt.timedelta(days=400), {"default": 24})  # no load since
+def test_feed_warnings_name_late_and_lagging_feeds(demo_con):
+    t = freshness.latest_data_at(demo_con)
+    assert wall.feed_warnings(demo_con, t, {"default": 24}) == []
+    late = wall.feed_warnings(demo_con, dt.datetime.now() + dt.timedelta(days=400), {"default": 24})  # no load since
     assert any(w.startswith("核酸检测导入滞后") for w in late)
     # Reports are dated by day, so with a 1-hour allowance the production feed lags the scans.
-    lagging = wall.feed_warnings(con, t, {"default": 24, "production": 1})
+    lagging = wall.feed_warnings(demo_con, t, {"default": 24, "production": 1})
     assert lagging and all(w.startswith("生产经营日报数据滞后") for w in lagging)
 
 
