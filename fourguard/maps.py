@@ -20,6 +20,7 @@ from pydeck.bindings.json_tools import default_serialize
 from pydeck.types import String
 
 from . import palette, regions
+from .formats import fmt_int, fmt_pct
 from .risk import level_bounds
 
 BACKGROUND = "#f4f6f8"
@@ -89,14 +90,12 @@ def fit_view(codes: list[str], size: tuple[int, int] = VIEW_PX) -> pdk.ViewState
 # ---------------------------------------------------------------- tooltips (plain text, no streamlit)
 
 def _count(values: pd.Series) -> pd.Series:
-    """Counts as Chinese readers expect (ui.fmt_int): 12,345 below 十万, 12.3万 above."""
-    v = values.fillna(0).astype(float)
-    return pd.Series(np.where(v >= 1e5, (v / 1e4).map("{:,.1f}万".format), v.map("{:,.0f}".format)),
-                     index=values.index)
+    """Counts as Chinese readers expect (formats.fmt_int), a missing count as 0."""
+    return values.fillna(0).map(fmt_int)
 
 
 def _pct(values: pd.Series) -> pd.Series:
-    return values.map(lambda x: "—" if pd.isna(x) else f"{x * 100:.1f}%")
+    return values.map(fmt_pct)
 
 
 def _level_text(scored: pd.DataFrame) -> pd.Series:

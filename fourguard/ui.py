@@ -14,6 +14,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from . import auth, db, feeds
+from .formats import fmt_int, fmt_pct, fmt_time  # noqa: F401 (pages call them as ui.fmt_*)
 from .config import settings
 
 URL_KEYS = ("city", "county", "sector", "as_of", "start", "end")
@@ -288,24 +289,6 @@ def filter_bar(trend: bool = False, sector: bool = True) -> Filters:
             del st.query_params[key]
     return f
 
-
-# ---------------------------------------------------------------- formatting for Chinese readers
-
-def fmt_int(n) -> str:
-    """Counts the way Chinese readers expect: 12,345 below 十万, 12.3万 above."""
-    if n is None or pd.isna(n):
-        return "—"
-    n = float(n)
-    return f"{n / 1e4:,.1f}万" if abs(n) >= 1e5 else f"{n:,.0f}"
-
-
-def fmt_pct(x) -> str:
-    return "—" if x is None or pd.isna(x) else f"{x * 100:.1f}%"
-
-
-def fmt_time(t: dt.datetime | None) -> str:
-    """2022-06-09 08:05, or — when there is no time."""
-    return "—" if t is None or pd.isna(t) else t.strftime("%Y-%m-%d %H:%M")
 
 
 # ---------------------------------------------------------------- who is signed in (auth.py)

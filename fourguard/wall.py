@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import charts, freshness, palette, queries, risk
+from .formats import fmt_int, fmt_pct
 from .queries import SCOPE, _params, _run, as_of_time
 
 ASSETS = Path(__file__).parent
@@ -206,11 +207,7 @@ def feed_warnings(con, now: dt.datetime, stale_after_hours: dict) -> list[str]:
 
 def fmt_value(value, unit: str) -> str:
     """93.3% for rates, 12,345 / 12.3万 for counts, — when unknown."""
-    if value is None or pd.isna(value):
-        return "—"
-    if unit == "%":
-        return f"{value * 100:.1f}%"
-    return f"{value / 1e4:,.1f}万" if abs(value) >= 1e5 else f"{value:,.0f}"
+    return fmt_pct(value) if unit == "%" else fmt_int(value)
 
 
 def fmt_delta(delta, unit: str) -> str:
