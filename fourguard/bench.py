@@ -108,11 +108,12 @@ def bench_ingest(db_path: Path, data_dir: Path, workdir: Path, rows: list[Row]) 
     with duckdb.connect() as w:
         w.execute("ATTACH ? AS raw", [str(work)])
         db.create_raw_tables(w)
+        db._regions_table(w)
         shas = [ingest.file_sha256(f) for f in files]
         w.execute("DELETE FROM raw.tests WHERE sampled_at >= ? AND sampled_at < ?",
                   [day_start, day_start + dt.timedelta(days=1)])
         w.execute("DELETE FROM raw.ingest_log WHERE file_sha256 IN (SELECT unnest(?))", [shas])
-        rollups.rebuild_test_spans(w)  # the rollup as it stood before that day arrived
+        rollups.rebuild(w, Settings(db_path=work))  # the rollups as they stood before that day arrived
         w.execute("CHECKPOINT raw")
     secs, reports = _timed(ingest.ingest_paths, files, work, Settings(db_path=work))
     loaded = sum(r.loaded for r in reports)

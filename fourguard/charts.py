@@ -105,6 +105,14 @@ def coverage_bars(df: pd.DataFrame, name_col: str = "name", title: str | None = 
     return style(fig, title, height=max(220, 34 * len(d) + 90), legend=False, pct_axis="x")
 
 
+def check_labels(times: pd.Series) -> pd.Series:
+    """A check time as people say it: a day's last microsecond as 「06月05日 24:00」, any other moment
+    as 「06月06日 10:30」."""
+    t = pd.to_datetime(times)
+    end_of_day = (t + pd.Timedelta(microseconds=1)).dt.normalize() == t + pd.Timedelta(microseconds=1)
+    return t.dt.strftime(f"{DAY} %H:%M").where(~end_of_day, t.dt.strftime(f"{DAY} 24:00")).rename("check_label")
+
+
 def coverage_trend(df: pd.DataFrame, title: str | None = None, x: str | None = None) -> go.Figure:
     """Daily coverage line, each point at its check time (check_at, else day); days whose look-back
     reaches before the first loaded sample (is_partial_history) are grey."""
@@ -112,8 +120,9 @@ def coverage_trend(df: pd.DataFrame, title: str | None = None, x: str | None = N
     fig = go.Figure()
     partial = df["is_partial_history"] if "is_partial_history" in df else pd.Series(False, index=df.index)
     counts = ["count_employees", "count_within_interval", "count_overdue"]
-    custom = df[counts].to_numpy() if set(counts) <= set(df.columns) else None
-    hover = (f"%{{x|{DAY} %H:%M}}<br>覆盖率 %{{y:.1%}}"
+    custom = (pd.concat([df[counts], check_labels(df[x])], axis=1).to_numpy(dtype=object)
+              if set(counts) <= set(df.columns) else None)
+    hover = (("%{customdata[3]}" if custom is not None else f"%{{x|{DAY} %H:%M}}") + "<br>覆盖率 %{y:.1%}"
              + ("<br>在册员工 %{customdata[0]:,}<br>间隔内已检 %{customdata[1]:,}<br>超时未检 %{customdata[2]:,}"
                 if custom is not None else "") + "<extra></extra>")
     fig.add_trace(go.Scatter(
@@ -135,7 +144,7 @@ def coverage_trend(df: pd.DataFrame, title: str | None = None, x: str | None = N
 
 def enterprise_coverage(df: pd.DataFrame, title: str | None = None) -> go.Figure:
     """One enterprise's daily coverage (same look as coverage_trend)."""
-    x = next((c for c in ("check_at", "evaluated_at", "day", "report_date") if c in df), df.columns[0])
+    x = next((c for c in ("check_at", "day", "report_date") if c in df), df.columns[0])
     return coverage_trend(df, title, x=x)
 
 

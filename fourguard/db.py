@@ -120,6 +120,24 @@ def create_views(con: duckdb.DuckDBPyConnection, replace: dict[str, str] | None 
             pending = failed
 
 
+def mirror_writebacks(con: duckdb.DuckDBPyConnection, tables: dict) -> None:
+    """(Re)create the wb_* tables from store.read_tables' frames, in one transaction."""
+    con.execute("BEGIN")
+    for name, df in tables.items():
+        con.register("_wb_df", df)
+        con.execute(f"CREATE OR REPLACE TABLE wb_{name} AS SELECT * FROM _wb_df")
+        con.unregister("_wb_df")
+    con.execute("COMMIT")
+
+
+def create_rule_views(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
+    """The views on an ingest connection (raw attached), for building rollups from them: the rule
+    settings, no write-backs (a rollup never depends on them), every view."""
+    _config_tables(con, s)
+    mirror_writebacks(con, store.read_tables(None))
+    create_views(con)
+
+
 class Reader:
     """A reader over one snapshot of the feeds plus live write-backs; hand out `cursor()`s."""
 
@@ -148,16 +166,19 @@ class Reader:
 
     def _stand_ins(self) -> dict[str, str]:
         """A database loaded before a rollup existed: compute it on the fly (correct, slower) until
-        the next ingest builds it."""
+        the next ingest builds it. With `recompute_rollups`, every rollup is computed on the fly."""
         from . import rollups
 
-        [(has_spans,)] = self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'raw' "
-                                          "AND table_name = 'test_spans'").fetchall()
-        if has_spans and not self.recompute_rollups:
-            return {}
-        if not has_spans:
-            log.warning("%s has no test_spans rollup yet: computed per query until the next ingest", self.db_path)
-        return {"stg_test_spans": f"CREATE OR REPLACE VIEW stg_test_spans AS {rollups.spans_sql()}"}
+        present = {t for t, in self.con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'raw' "
+                                                 "AND table_name IN ('test_spans', 'testing_days')").fetchall()}
+        for table in sorted({"test_spans", "testing_days"} - present):
+            log.warning("%s has no %s rollup yet: computed per query until the next ingest", self.db_path, table)
+        out = {}
+        if "test_spans" not in present or self.recompute_rollups:
+            out["stg_test_spans"] = f"CREATE OR REPLACE VIEW stg_test_spans AS {rollups.spans_sql()}"
+        if "testing_days" not in present or self.recompute_rollups:
+            out |= rollups.NO_TESTING_DAYS
+        return out
 
     def refresh_writebacks(self) -> None:
         """Mirror the SQLite write-back tables when they changed since the last look."""
@@ -166,13 +187,7 @@ class Reader:
             version = store.version(path)
             if version == self._wb_version and self._wb_version is not None:
                 return
-            tables = store.read_tables(path)
-            self.con.execute("BEGIN")
-            for name, df in tables.items():
-                self.con.register("_wb_df", df)
-                self.con.execute(f"CREATE OR REPLACE TABLE wb_{name} AS SELECT * FROM _wb_df")
-                self.con.unregister("_wb_df")
-            self.con.execute("COMMIT")
+            mirror_writebacks(self.con, store.read_tables(path))
             self._wb_version = version
 
     def cursor(self) -> duckdb.DuckDBPyConnection:

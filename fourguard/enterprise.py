@@ -5,6 +5,7 @@ import datetime as dt
 
 import pandas as pd
 
+from . import queries
 from .alerts import alerts as sentinel_alerts
 from .queries import as_of_time
 
@@ -30,9 +31,21 @@ def profile(con, code: str, as_of) -> dict | None:
     return None if row.empty else row.iloc[0].to_dict()
 
 
-def coverage_trend(con, code: str, start: dt.date, end: dt.date, at: dt.time) -> pd.DataFrame:
-    """Daily test coverage of its staff at time-of-day `at` (R1/R2 with that day's rules)."""
-    df = con.execute("SELECT * FROM enterprise_coverage_trend(?, ?, ?, ?)", [code, start, end, at]).df()
+def coverage_trend(con, code: str, start: dt.date, end: dt.date, as_of) -> pd.DataFrame:
+    """Daily test coverage of its staff up to as_of (queries.testing_daily_sql for this enterprise:
+    a day before as_of's date as at its 24:00, as_of's date at as_of); a day it was off the whitelist
+    has is_listed false and no counts."""
+    as_of = as_of_time(as_of)
+    daily, extra = queries.testing_daily_sql(con, start, end, as_of, codes=[code])
+    days = pd.DataFrame({"day": pd.date_range(start, min(end, as_of.date()), freq="D")})
+    rows = queries._frame(con, f"SELECT day, check_at, count_employees, count_within_interval, count_overdue "
+                               f"FROM ({daily})", queries._params(as_of, **extra))
+    df = days.merge(rows, on="day", how="left")
+    df["is_listed"] = df["check_at"].notna()
+    counts = ["count_employees", "count_within_interval", "count_overdue"]
+    df[counts] = df[counts].fillna(0).astype("int64")
+    df["check_at"] = df["check_at"].fillna(df["day"] + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1))
+    df["check_at"] = df["check_at"].where(df["day"] < pd.Timestamp(as_of.date()), pd.Timestamp(as_of))
     df["coverage_rate"] = df["count_within_interval"] / df["count_employees"].where(df["count_employees"] > 0)
     return df
 

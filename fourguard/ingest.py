@@ -174,6 +174,7 @@ def _merge(con: duckdb.DuckDBPyConnection, feed: feeds.Feed, source_file: str, l
         lo, hi = con.execute(f"SELECT min({feed.time_column}), max({feed.time_column}) FROM cand").fetchone()
         match += f" AND t.{feed.time_column} BETWEEN ? AND ?"
         params = [lo, hi]
+    rollups.track_rows(con, feed.table, "cand", cols)
     differs = " OR ".join(f"t.{v} IS DISTINCT FROM c.{v}" for v in values) or "false"
     sets = ", ".join([f"{v} = c.{v}" for v in values] + ["source_file = ?", "loaded_at = ?"])
     updated = con.execute(f"UPDATE {table} AS t SET {sets} FROM cand AS c WHERE {match} AND ({differs})",
@@ -183,8 +184,8 @@ def _merge(con: duckdb.DuckDBPyConnection, feed: feeds.Feed, source_file: str, l
         f"SELECT {', '.join('c.' + x for x in cols)}, ?, ? FROM cand AS c "
         f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {match})",
         [source_file, loaded_at, *params]).fetchone()[0]
-    if feed.table == "tests" and inserted + updated:
-        rollups.update_test_spans(con, "cand", params[0])
+    if inserted + updated and params:
+        rollups.track_times(con, feed.table, "cand", params[0])
     return inserted, updated, total - inserted - updated
 
 
@@ -411,6 +412,7 @@ def ingest_paths(paths: Iterable[str | os.PathLike], db_path: str | os.PathLike 
     with ingest_lock(db_path), readers.tempdir() as tmp, working_copy(db_path) as con:
         con.execute(f"SET temp_directory = {validate.lit(tmp)}")
         rollups.ensure_test_spans(con)  # a database from before the rollup (may spill: after the line above)
+        rollups.start_tracking(con)
         ordered = plan(files)
         for i, path in enumerate(ordered):
             if progress:
@@ -422,6 +424,9 @@ def ingest_paths(paths: Iterable[str | os.PathLike], db_path: str | os.PathLike 
             reports.append(rep)
             if on_report:
                 on_report(rep)
+        if progress:
+            progress(0.99, "正在更新汇总（每人检测时间、企业每日检测覆盖）")
+        rollups.update(con, s)
         if progress:
             progress(1.0, "导入完成")
     return reports

@@ -425,15 +425,69 @@ def coverage_overview(con, as_of, county=None, city=None, sector=None) -> dict:
     }
 
 
+def _day_segments(con, start: dt.date, end: dt.date, as_of: dt.datetime):
+    """[start, end] up to as_of's date, split into the days the rollup holds (rolled) and the ranges
+    testing_days computes here (as_of's own date, judged at as_of, and any day outside the rollup)."""
+    end = min(end, as_of.date())
+    cover = con.execute("SELECT first_day, last_day FROM stg_testing_days_range").fetchall()
+    if not cover or start > end:
+        return None, [(start, end)] if start <= end else []
+    lo, hi = max(start, cover[0][0]), min(end, cover[0][1], as_of.date() - dt.timedelta(days=1))
+    if lo > hi:
+        return None, [(start, end)]
+    day = dt.timedelta(days=1)
+    live = [(a, b) for a, b in ((start, lo - day), (hi + day, end)) if a <= b]
+    return (lo, hi), live
+
+
+# Enterprise-day R1/R2 counts for [$start, $end]: the rollup's days plus those computed here, each
+# judged by its county's state at check_at (feed and app switches, read now: they change any time).
+_TESTING_DAILY = """
+WITH days AS ({parts}),
+states AS (
+    SELECT c.check_at, s.county_code, arg_max(s.is_emergency, s.state_seq) AS is_emergency
+    FROM (SELECT DISTINCT check_at FROM days) AS c
+    JOIN stg_county_states AS s ON s.since <= c.check_at
+    GROUP BY c.check_at, s.county_code
+)
+SELECT d.day, d.check_at, d.credit_code, d.county_code, d.city_code, d.sector,
+       coalesce(s.is_emergency, false) AS is_emergency, d.is_closed_loop, d.count_employees,
+       CASE WHEN s.is_emergency THEN d.count_within_emergency ELSE d.count_within_base END AS count_within_interval,
+       d.count_employees - count_within_interval AS count_overdue
+FROM days AS d
+LEFT JOIN states AS s ON s.check_at = d.check_at AND s.county_code = d.county_code"""
+
+
+def testing_daily_sql(con, start: dt.date, end: dt.date, as_of, codes: list[str] | None = None) -> tuple[str, dict]:
+    """SQL (and its extra parameters) of one row per enterprise in scope (and in `codes`, if given) on
+    the whitelist, per day of [start, end] up to as_of's date: day, check_at, credit_code, county_code,
+    city_code, sector, is_emergency, is_closed_loop, count_employees, count_within_interval,
+    count_overdue (R1/R2 at check_at: 24:00 for a day before as_of's date, as_of on its date).
+    Scope parameters: $county, $city, $sector."""
+    rolled, live = _day_segments(con, start, end, as_of_time(as_of))
+    parts, params = [], {"codes": codes}
+    if rolled:
+        parts.append(f"SELECT * FROM stg_testing_days WHERE day BETWEEN $rolled_from AND $rolled_to AND {SCOPE} "
+                     "AND ($codes IS NULL OR credit_code IN (SELECT unnest(CAST($codes AS VARCHAR[]))))")
+        params |= {"rolled_from": rolled[0], "rolled_to": rolled[1]}
+    for i, (a, b) in enumerate(live):
+        parts.append(f"SELECT * FROM testing_days($live_from{i}, $live_to{i}, $as_of, $county, $city, $sector, $codes)")
+        params |= {f"live_from{i}": a, f"live_to{i}": b}
+    if not parts:
+        parts.append("SELECT * FROM stg_testing_days WHERE false")
+    return _TESTING_DAILY.format(parts=" UNION ALL ".join(parts)), params
+
+
 def coverage_trend(con, start, end, as_of, county=None, city=None, sector=None) -> pd.DataFrame:
-    """Testing coverage on each day of [start, end] at as_of's time of day (R1/R2 with that day's rules);
-    is_partial_history marks days whose look-back reaches before the first loaded sample."""
+    """Testing coverage on each day of [start, end] up to as_of: a day before as_of's date as at its
+    24:00, as_of's date at as_of (R1/R2 with the rules of that moment); is_partial_history marks days
+    whose look-back reaches before the first loaded sample."""
+    daily, extra = testing_daily_sql(con, start, end, as_of)
     sql = ("SELECT day, any_value(check_at) AS check_at, sum(count_employees) AS count_employees, "
            "sum(count_within_interval) AS count_within_interval, sum(count_overdue) AS count_overdue, "
            "round(sum(count_within_interval) / nullif(sum(count_employees), 0), 4) AS coverage_rate "
-           f"FROM testing_daily($start, $end, $as_of, $county, $city, $sector) WHERE {SCOPE} "
-           "GROUP BY day ORDER BY day")
-    df = _frame(con, sql, _params(as_of, county, city, sector, start=start, end=end))
+           f"FROM ({daily}) GROUP BY day ORDER BY day")
+    df = _frame(con, sql, _params(as_of, county, city, sector, **extra))
     df = df.astype({"count_employees": "int64", "count_within_interval": "int64", "count_overdue": "int64"})
     # A day whose longest look-back (常态 interval) starts before the first loaded sample reads low.
     first, normal = con.execute("SELECT (SELECT min(sampled_at) FROM stg_tests), normal_interval_hours "

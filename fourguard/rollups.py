@@ -1,14 +1,41 @@
 """Rollups kept up to date at ingest, so a page reads the rows it shows, not every sample ever taken.
 
-`raw.test_spans` (sql/raw/tables.sql) holds each person's samples with the time of their next one.
-Finding the last sample at or before as_of is then a filter on two columns instead of a
-max/arg_max over all tests (about 24 M rows at province scale, 14 days). Ingest updates it inside
-each tests file's transaction, so the rollup is never out of step with raw.tests; a killed load
-rolls both back together.
+- `raw.test_spans` holds each person's samples with the time of their next one. Finding the last
+  sample at or before as_of is then a filter on two columns instead of a max/arg_max over all
+  tests (about 24 M rows at province scale, 14 days).
+- `raw.testing_days` holds each enterprise's R1/R2 counts on each day, judged at 24:00 (the
+  testing_days macro), so the coverage trend reads 30,000 rows a day instead of judging 3 M staff
+  against their samples for every day.
+
+Ingest records what each file changed (`track`) and brings both up to date once, at the end of
+the run (`update`), in the working copy it swaps in only on success: a killed load leaves the
+feeds and the rollups as they were, together.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
+
+from .config import Settings
+
+# What the loaded files changed, per run (temp tables on the ingest connection).
+_TRACKING = """
+CREATE OR REPLACE TEMP TABLE changed_people (person_key UHUGEINT, since TIMESTAMP);
+CREATE OR REPLACE TEMP TABLE changed_days (since DATE);
+CREATE OR REPLACE TEMP TABLE changed_codes (credit_code VARCHAR);
+"""
+INTERVAL_RULES = ("normal", "mobile", "emergency", "closed_loop")
+# A reader without raw.testing_days (a database loaded before it) or recomputing: no day is rolled up.
+NO_TESTING_DAYS = {
+    "stg_testing_days": "CREATE OR REPLACE VIEW stg_testing_days AS SELECT NULL::DATE AS day, "
+                        "NULL::TIMESTAMP AS check_at, NULL::VARCHAR AS credit_code, NULL::VARCHAR AS county_code, "
+                        "NULL::VARCHAR AS city_code, NULL::VARCHAR AS sector, NULL::BOOLEAN AS is_closed_loop, "
+                        "NULL::BIGINT AS count_employees, NULL::BIGINT AS count_within_base, "
+                        "NULL::BIGINT AS count_within_emergency WHERE false",
+    "stg_testing_days_range": "CREATE OR REPLACE VIEW stg_testing_days_range AS "
+                              "SELECT NULL::DATE AS first_day, NULL::DATE AS last_day WHERE false",
+}
 
 # The spans of the samples in raw.tests that match `where` (a condition on t), from scratch.
 _SPANS = """
@@ -27,9 +54,17 @@ def spans_sql(where: str = "true", join: str = "") -> str:
 
 
 def rebuild_test_spans(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute raw.test_spans from raw.tests (a new rollup on an existing database; bench)."""
+    """Recompute raw.test_spans from raw.tests (a new rollup on an existing database)."""
     con.execute("DELETE FROM raw.test_spans")
     con.execute(f"INSERT INTO raw.test_spans {spans_sql()}")
+
+
+def rebuild(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
+    """Recompute both rollups from the raw feeds (bench: the rollups as they stood before a day)."""
+    rebuild_test_spans(con)
+    con.execute("DELETE FROM raw.testing_days_range")
+    start_tracking(con)
+    update_testing_days(con, s)
 
 
 def ensure_test_spans(con: duckdb.DuckDBPyConnection) -> None:
@@ -40,24 +75,107 @@ def ensure_test_spans(con: duckdb.DuckDBPyConnection) -> None:
         rebuild_test_spans(con)
 
 
-def update_test_spans(con: duckdb.DuckDBPyConnection, batch: str, since) -> None:
-    """Bring the spans of the people in temp table `batch` (person_key) up to date after tests at or
-    after `since` were inserted or changed for them.
+def start_tracking(con: duckdb.DuckDBPyConnection) -> None:
+    """Begin a run: nothing changed yet."""
+    con.execute(_TRACKING)
+
+
+def track_rows(con: duckdb.DuckDBPyConnection, table: str, batch: str, columns: list[str]) -> None:
+    """Before an upsert of temp table `batch` (`columns`) into raw.`table`: a registry or roster row
+    that is new or differs changes its enterprise's counts on every day."""
+    if table in ("enterprises", "employees"):
+        cols = ", ".join(columns)
+        con.execute(f"INSERT INTO changed_codes SELECT DISTINCT credit_code FROM ("
+                    f"SELECT {cols} FROM {batch} EXCEPT SELECT {cols} FROM raw.{table} "
+                    f"WHERE credit_code IN (SELECT credit_code FROM {batch}))")
+
+
+def track_times(con: duckdb.DuckDBPyConnection, table: str, batch: str, since) -> None:
+    """After an upsert of temp table `batch` into raw.`table` that inserted or changed rows, all of
+    them at or after `since`: tests change their people's spans from `since` on, and tests and
+    reports change every enterprise's counts from `since`'s date on."""
+    if table == "tests":
+        con.execute(f"INSERT INTO changed_people SELECT DISTINCT person_key, ? FROM {batch}", [since])
+    if table in ("tests", "production"):
+        con.execute("INSERT INTO changed_days VALUES (CAST(CAST(? AS TIMESTAMP) AS DATE))", [since])
+
+
+def update(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
+    """End a run: bring both rollups up to date with what was tracked."""
+    update_test_spans(con)
+    update_testing_days(con, s)
+
+
+def update_test_spans(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring the spans of the people in changed_people up to date after tests at or after each
+    one's `since` were inserted or changed.
 
     Every row a tests upsert touches has (had) sampled_at >= since (_merge matches within the batch's
     time range), so a person's spans up to the last sample before `since` cannot change: only the
     suffix from there is recomputed.
     """
-    con.execute(f"CREATE OR REPLACE TEMP TABLE span_people AS SELECT DISTINCT person_key FROM {batch}")
     # The suffix: spans whose next sample is at or after `since`, or that are the latest; and never
     # later than `since` (someone whose every earlier sample is later than the new ones).
     con.execute("""CREATE OR REPLACE TEMP TABLE span_from AS
-        SELECT p.person_key, least(min(s.sampled_at), CAST($since AS TIMESTAMP)) AS start_at
-        FROM span_people AS p
+        WITH p AS (SELECT person_key, min(since) AS since FROM changed_people GROUP BY person_key)
+        SELECT p.person_key, least(min(s.sampled_at), any_value(p.since)) AS start_at
+        FROM p
         LEFT JOIN raw.test_spans AS s
-          ON s.person_key = p.person_key AND (s.next_sampled_at IS NULL OR s.next_sampled_at >= $since)
-        GROUP BY p.person_key""", {"since": since})
+          ON s.person_key = p.person_key AND (s.next_sampled_at IS NULL OR s.next_sampled_at >= p.since)
+        GROUP BY p.person_key""")
     con.execute("""DELETE FROM raw.test_spans AS s USING span_from AS f
         WHERE s.person_key = f.person_key AND s.sampled_at >= f.start_at""")
     con.execute("INSERT INTO raw.test_spans " + spans_sql(
         "t.sampled_at >= f.start_at", "JOIN span_from AS f ON f.person_key = t.person_key"))
+    con.execute("DELETE FROM changed_people")
+
+
+def _intervals(s: Settings) -> list[float | None]:
+    return [float(s.intervals_hours[r]) if r in s.intervals_hours else None for r in INTERVAL_RULES]
+
+
+def _insert_days(con, first: dt.date, last: dt.date, codes: list[str] | None = None) -> None:
+    """testing_days' rows for [first, last], every day judged at 24:00 (as_of after the last)."""
+    if first <= last and codes != []:
+        con.execute("INSERT INTO raw.testing_days SELECT * FROM testing_days(?, ?, ?, NULL, NULL, NULL, ?)",
+                    [first, last, last + dt.timedelta(days=1), codes])
+
+
+def update_testing_days(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
+    """Bring raw.testing_days to the days from the first to the last sample's date: recompute the days
+    on and after the earliest changed test or report (a sample or report counts from its date on),
+    the days the range gained, and every day of an enterprise whose registry row or roster changed.
+    Everything, when the range is new or the R1 intervals differ from those it was computed with."""
+    from . import db
+
+    [(first, last)] = con.execute("SELECT CAST(min(sampled_at) AS DATE), CAST(max(sampled_at) AS DATE) "
+                                  "FROM raw.test_spans").fetchall()
+    old = con.execute("SELECT first_day, last_day, normal_hours, mobile_hours, emergency_hours, closed_loop_hours "
+                      "FROM raw.testing_days_range").fetchall()
+    [(since,)] = con.execute("SELECT min(since) FROM changed_days").fetchall()
+    codes = [c for c, in con.execute("SELECT DISTINCT credit_code FROM changed_codes ORDER BY 1").fetchall()]
+    con.execute("DELETE FROM changed_days; DELETE FROM changed_codes")
+    if old and list(old[0][2:]) == _intervals(s) and first is not None:
+        old_first, old_last = old[0][:2]
+        if since is None and not codes and (old_first, old_last) == (first, last):
+            return  # nothing this rollup reads changed
+        # days recomputed whole: those the range gained, and from the earliest change on
+        redo_from = max(first, min(since or last + dt.timedelta(days=1), old_last + dt.timedelta(days=1)))
+        gained_before = (first, min(last, old_first - dt.timedelta(days=1), redo_from - dt.timedelta(days=1)))
+        kept = (max(first, old_first), redo_from - dt.timedelta(days=1))
+    else:
+        if first is None:
+            con.execute("DELETE FROM raw.testing_days; DELETE FROM raw.testing_days_range")
+            return
+        redo_from, gained_before, kept = first, (first, first - dt.timedelta(days=1)), (first, first - dt.timedelta(days=1))
+    db.create_rule_views(con, s)
+    con.execute("DELETE FROM raw.testing_days WHERE day < ? OR day > ? OR day >= ? OR day <= ?",
+                [first, last, redo_from, gained_before[1]])
+    if codes and kept[0] <= kept[1]:
+        con.execute("DELETE FROM raw.testing_days WHERE day BETWEEN ? AND ? "
+                    "AND credit_code IN (SELECT unnest(CAST(? AS VARCHAR[])))", [*kept, codes])
+        _insert_days(con, *kept, codes)
+    _insert_days(con, *gained_before)
+    _insert_days(con, redo_from, last)
+    con.execute("DELETE FROM raw.testing_days_range")
+    con.execute("INSERT INTO raw.testing_days_range VALUES (?, ?, ?, ?, ?, ?)", [first, last, *_intervals(s)])

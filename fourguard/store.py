@@ -125,10 +125,10 @@ def version(path: Path) -> int:
         con.close()
 
 
-def read_tables(path: Path) -> dict[str, pd.DataFrame]:
-    """Every mirrored table as a typed DataFrame (empty ones too)."""
+def read_tables(path: Path | None) -> dict[str, pd.DataFrame]:
+    """Every mirrored table as a typed DataFrame (empty ones too; all empty for path None)."""
     out = {}
-    con = _open(path) if Path(path).exists() else None
+    con = _open(path) if path is not None and Path(path).exists() else None
     try:
         for name, cols in TABLES.items():
             df = (pd.read_sql_query(f"SELECT {', '.join(cols)} FROM {name}", con)

@@ -104,6 +104,7 @@ if trend.empty or not trend["count_employees"].any():
 else:
     periods = ui.query(queries.emergency_periods, f.county, f.start, f.end, f.as_of) if f.county else None
     ui.chart(charts.mark_emergency(charts.coverage_trend(trend), periods), "每日检测覆盖率趋势", width="stretch")
-    st.caption(f"每天 {f.as_of:%H:%M}（与数据时间同一时刻）的检测覆盖率：按当时的白名单、县区状态、闭环生产和岗位"
-               "确定检测间隔；灰点表示该时刻往前一个检测周期内尚无导入的检测数据，覆盖率偏低"
+    st.caption(f"以往各日为截至当日24时的检测覆盖率，{f.as_of:%m月%d日}为截至 {f.as_of:%H:%M}（数据时间）："
+               "按当时的白名单、县区状态、闭环生产和岗位确定检测间隔；灰点表示该时刻往前一个检测周期内"
+               "尚无导入的检测数据，覆盖率偏低"
                + ("；浅红底色为本县应急状态期间。" if f.county else "。"))

@@ -53,8 +53,9 @@ with tabs[0]:
     ui.table([{"项目": k, "内容": v} for k, v in facts.items()], f"{p['enterprise_name']}概况", hide_index=True,
              width="stretch")
 with tabs[1]:
-    trend = ui.query(enterprise.coverage_trend, code, f.start, f.end, f.as_of.time())
-    st.caption(f"每天 {f.as_of:%H:%M} 时点的检测覆盖（按当天的县区状态、闭环状态与岗位确定检测间隔）")
+    trend = ui.query(enterprise.coverage_trend, code, f.start, f.end, f.as_of)
+    st.caption(f"以往各日为截至当日24时、{f.as_of:%m月%d日}为截至 {f.as_of:%H:%M} 的检测覆盖"
+               "（按当时的县区状态、闭环状态与岗位确定检测间隔）")
     ui.chart(charts.enterprise_coverage(trend), f"{p['enterprise_name']}检测覆盖率", width="stretch")
     if overdue.empty:
         st.success("当前没有超时未检的员工。")

@@ -32,6 +32,19 @@ def crafted_con(crafted_db):
     r.close()
 
 
+@pytest.fixture(scope="module", params=["rollup", "recomputed"])
+def daily_con(request, crafted_db):
+    """The crafted database read through the rollups, and recomputing every day from the raw feeds."""
+    r = db.connect(crafted_db.db_path, crafted_db, recompute_rollups=request.param == "recomputed")
+    yield r.cursor()
+    r.close()
+
+
+def daily_rows(con, start, end, as_of, county=None, city=None, sector=None) -> pd.DataFrame:
+    sql, extra = queries.testing_daily_sql(con, start, end, as_of)
+    return queries._frame(con, sql + " ORDER BY day, credit_code", queries._params(as_of, county, city, sector, **extra))
+
+
 # ---------------------------------------------------------------- coverage: one query over the range
 
 @pytest.mark.parametrize("as_of", [
@@ -41,31 +54,35 @@ def crafted_con(crafted_db):
     D(2022, 6, 5, 0, 0),     # 方城县's 应急 ends exactly now
     D(2022, 6, 11, 8, 30),   # 方城纺织 closed loop from 06-11; 中原甲/中原丙 removed
 ])
-def test_testing_daily_agrees_with_employee_status_at_every_check(crafted_con, as_of):
-    daily = crafted_con.execute(
-        "SELECT check_at, credit_code, count_employees, count_within_interval, count_overdue "
-        "FROM testing_daily(DATE '2022-06-01', DATE '2022-06-12', ?, NULL, NULL, NULL)", [as_of]).df()
+def test_testing_daily_agrees_with_employee_status_at_every_check(daily_con, as_of):
+    daily = daily_rows(daily_con, dt.date(2022, 6, 1), dt.date(2022, 6, 12), as_of)
     assert daily["check_at"].max() == as_of            # later days are not seen
-    assert daily["check_at"].dt.time.nunique() == 1    # every day at as_of's time of day
+    earlier = daily.loc[daily["day"] < pd.Timestamp(as_of.date()), ["day", "check_at"]].drop_duplicates()
+    assert len(earlier) == (as_of.date() - dt.date(2022, 6, 1)).days
+    # every earlier day at its 24:00: the last microsecond, so a sample at 23:59:59 counts
+    assert (earlier["check_at"] == earlier["day"] + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)).all()
     for check_at, got in daily.groupby("check_at"):
-        want = queries.enterprise_testing(crafted_con, check_at.to_pydatetime())
+        want = queries.enterprise_testing(daily_con, check_at.to_pydatetime())
         cols = ["credit_code", "count_employees", "count_within_interval", "count_overdue"]
         pd.testing.assert_frame_equal(got[cols].sort_values("credit_code").reset_index(drop=True),
                                       want[cols].sort_values("credit_code").reset_index(drop=True),
                                       check_dtype=False, obj=f"check at {check_at}")
 
 
+def test_testing_daily_reads_the_rollup_for_earlier_days(crafted_con):
+    rolled, live = queries._day_segments(crafted_con, dt.date(2022, 6, 1), dt.date(2022, 6, 12), T)
+    assert rolled is not None and rolled[1] == T.date() - dt.timedelta(days=1)
+    assert live[-1] == (T.date(), T.date())             # as_of's own date is judged live, at as_of
+
+
 @pytest.mark.parametrize("scope", [{"county": NORMAL}, {"city": "411500"}, {"sector": "城市运行保障"}])
-def test_testing_daily_scope_arguments_equal_filtering_the_result(crafted_con, scope):
-    args = [scope.get(k) for k in ("county", "city", "sector")]
-    sql = ("SELECT day, credit_code, count_employees, count_within_interval, count_overdue "
-           "FROM testing_daily(DATE '2022-06-01', DATE '2022-06-12', ?, ?, ?, ?) {} ORDER BY day, credit_code")
-    scoped = crafted_con.execute(sql.format(""), [T, *args]).df()
+def test_testing_daily_scope_arguments_equal_filtering_the_result(daily_con, scope):
+    scoped = daily_rows(daily_con, dt.date(2022, 6, 1), dt.date(2022, 6, 12), T, **scope)
+    everything = daily_rows(daily_con, dt.date(2022, 6, 1), dt.date(2022, 6, 12), T)
     column, value = next(iter(scope.items()))
-    filtered = crafted_con.execute(sql.format(f"WHERE {column}_code = ?" if column != "sector" else "WHERE sector = ?"),
-                                   [T, None, None, None, value]).df()
+    filtered = everything[everything[f"{column}_code" if column != "sector" else "sector"] == value]
     assert len(scoped) > 0
-    pd.testing.assert_frame_equal(scoped, filtered)
+    pd.testing.assert_frame_equal(scoped.reset_index(drop=True), filtered.reset_index(drop=True))
 
 
 def test_coverage_trend_ends_at_as_of_with_the_cli_rate(crafted_con):

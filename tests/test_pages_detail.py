@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from stdnum.cn import ric
 
@@ -62,7 +63,11 @@ def test_enterprise_trend_matches_the_status_at_each_day(demo):
     con = db.connect(demo.db_path, demo).cursor()
     as_of = freshness.latest_data_at(con)
     code = queries.enterprises_by_overdue(con, as_of).iloc[0]["credit_code"]
-    trend = enterprise.coverage_trend(con, code, as_of.date() - dt.timedelta(days=4), as_of.date(), as_of.time())
+    trend = enterprise.coverage_trend(con, code, as_of.date() - dt.timedelta(days=4), as_of.date() + dt.timedelta(days=3),
+                                      as_of)
+    assert len(trend) == 5 and trend["is_listed"].all()             # no day after as_of's date
+    assert trend["check_at"].iloc[-1] == as_of
+    assert (trend["check_at"].iloc[:-1] == trend["day"].iloc[:-1] + pd.Timedelta(days=1, microseconds=-1)).all()
     for row in trend.itertuples():
-        staff = queries.employee_status(con, row.evaluated_at, credit_code=code)
+        staff = queries.employee_status(con, row.check_at, credit_code=code)
         assert (row.count_employees, row.count_within_interval) == (len(staff), int(staff["is_within_interval"].sum()))

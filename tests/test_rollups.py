@@ -1,8 +1,8 @@
 """The ingest-maintained rollups give exactly what recomputing from the raw feeds gives (issue 7).
 
-raw.test_spans is compared with a from-scratch computation over raw.tests after every load, and the
-figures read through it (employee_status, metrics) with an independent aggregate over raw.tests at
-as_of values on, between and after the loads.
+raw.test_spans and raw.testing_days are compared with a from-scratch computation after every load,
+and the figures read through them (employee_status, metrics, the coverage trend) with a reader that
+recomputes everything from the raw feeds, at as_of values on, between and after the loads.
 """
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ import datetime as dt
 import shutil
 
 import duckdb
+import pandas as pd
 import pytest
 
-from fourguard import db, ingest, queries, rollups
+from fourguard import db, emergency, ingest, queries, rollups, store
 from fourguard.config import Settings
-from tests.feedfiles import write_feed
-from tests.test_ingest import P1, P2, REGISTRY, ROSTER, sample
+from tests.feedfiles import id_number, write_feed
+from tests.test_ingest import E1, E2, P1, P2, REGISTRY, ROSTER, sample
 
 # The last sample at or before as_of per person, the way employee_status computed it before the
 # rollup: an aggregate over every test (ties at one time: a positive, then the larger sample_id).
@@ -30,6 +31,19 @@ def spans_differ(con) -> int:
     fresh = rollups.spans_sql()
     return con.execute(f"""SELECT (SELECT count(*) FROM (SELECT * FROM raw.test_spans EXCEPT ALL {fresh}))
                                 + (SELECT count(*) FROM ({fresh} EXCEPT ALL SELECT * FROM raw.test_spans))""").fetchone()[0]
+
+
+def days_differ(con) -> int:
+    """raw.testing_days against testing_days computed now over its range (0 also when both are empty)."""
+    fresh = ("SELECT * FROM testing_days((SELECT first_day FROM raw.testing_days_range), "
+             "(SELECT last_day FROM raw.testing_days_range), (SELECT last_day + 1 FROM raw.testing_days_range), "
+             "NULL, NULL, NULL, NULL)")
+    return con.execute(f"""SELECT (SELECT count(*) FROM (SELECT * FROM raw.testing_days EXCEPT ALL {fresh}))
+                                + (SELECT count(*) FROM ({fresh} EXCEPT ALL SELECT * FROM raw.testing_days))""").fetchone()[0]
+
+
+def trend(con, as_of, **scope):
+    return queries.coverage_trend(con, dt.date(2022, 5, 30), dt.date(2022, 6, 20), as_of, **scope)
 
 
 def last_samples(con, as_of) -> dict:
@@ -111,6 +125,85 @@ def test_late_samples_moved_samples_and_ties_update_the_spans_like_a_recomputati
     r.close()
 
 
+def day_rows(s, code) -> dict:
+    """day → (count_employees, count_within_base, count_within_emergency, is_closed_loop) of one enterprise."""
+    r = db.connect(s.db_path, s)
+    try:
+        assert days_differ(r.cursor()) == 0
+        return {str(d): tuple(v) for d, *v in r.cursor().execute(
+            "SELECT day, count_employees, count_within_base, count_within_emergency, is_closed_loop "
+            "FROM raw.testing_days WHERE credit_code = ? ORDER BY day", [code]).fetchall()}
+    finally:
+        r.close()
+
+
+def same_trends(s, *as_ofs, settings=None):
+    """The coverage trend read through the rollups equals the one recomputed from the raw feeds."""
+    s2 = settings or s
+    rolled, recomputed = db.connect(s.db_path, s2), db.connect(s.db_path, s2, recompute_rollups=True)
+    try:
+        for as_of in as_ofs:
+            for scope in ({}, {"county": "411322"}, {"sector": "交通运输"}):
+                pd.testing.assert_frame_equal(trend(rolled.cursor(), as_of, **scope),
+                                              trend(recomputed.cursor(), as_of, **scope), obj=f"{as_of} {scope}")
+        return trend(rolled.cursor(), as_of)
+    finally:
+        rolled.close()
+        recomputed.close()
+
+
+def test_testing_days_follow_every_feed_they_read_and_app_switches(tmp_path, s):
+    P3 = id_number("411322", "19920202", 789)
+    ingest.ingest_paths([write_feed(tmp_path / "reg.csv", "registry", REGISTRY),
+                         write_feed(tmp_path / "roster.csv", "roster", ROSTER)], s.db_path, s)
+    load(tmp_path, s, "t1.csv", [sample("A1", sampled_at="2022-06-01 08:00:00"),
+                                 sample("A2", sampled_at="2022-06-03 08:00:00"),
+                                 sample("A3", sampled_at="2022-06-05 09:00:00"),
+                                 sample("B1", P2, sampled_at="2022-06-01 10:00:00"),
+                                 sample("B2", P2, sampled_at="2022-06-02 11:00:00")])
+    # Each day at 24:00. 普通 48 h: P1's 06-01 08:00 is 40 h old on 06-02 (within; not under 应急's 24 h).
+    assert day_rows(s, E1) == {"2022-06-01": (1, 1, 1, False), "2022-06-02": (1, 1, 0, False),
+                               "2022-06-03": (1, 1, 1, False), "2022-06-04": (1, 1, 0, False),
+                               "2022-06-05": (1, 1, 1, False)}
+    # 流动岗位 24 h; E2 leaves the whitelist on 06-05 (00:00), so it has no row that day.
+    assert day_rows(s, E2) == {"2022-06-01": (1, 1, 1, False), "2022-06-02": (1, 1, 1, False),
+                               "2022-06-03": (1, 0, 0, False), "2022-06-04": (1, 0, 0, False)}
+    same_trends(s, dt.datetime(2022, 6, 3, 8), dt.datetime(2022, 6, 5, 9), dt.datetime(2022, 6, 7))
+
+    # A new roster entry counts on every day of its enterprise, before any test of theirs.
+    ingest.ingest_paths([write_feed(tmp_path / "roster2.csv", "roster",
+                                    [dict(id_number=P3, name="钱七", credit_code=E1, job_type="普通岗位")])], s.db_path, s)
+    assert {d: v[:2] for d, v in day_rows(s, E1).items()} == {f"2022-06-0{i}": (2, 1) for i in range(1, 6)}
+    # A 闭环生产 report dated 06-03 puts E1 on 24 h from that day: P1 is 40 h old at 06-04 24:00.
+    ingest.ingest_paths([write_feed(tmp_path / "prod.csv", "production",
+                                    [dict(credit_code=E1, report_date="2022-06-03", status="闭环生产")])], s.db_path, s)
+    rows = day_rows(s, E1)
+    assert rows["2022-06-02"] == (2, 1, 0, False) and rows["2022-06-04"] == (2, 0, 0, True)
+    # The registry removes E1 from 06-04; a late sample of P2 on 05-31 extends the range back a day.
+    ingest.ingest_paths([write_feed(tmp_path / "reg2.csv", "registry", [{**REGISTRY[0], "removed_on": "2022-06-04"}]),
+                         write_feed(tmp_path / "late.csv", "tests", [sample("B0", P2, sampled_at="2022-05-31 23:59:59")])],
+                        s.db_path, s)
+    assert list(day_rows(s, E1)) == ["2022-05-31", "2022-06-01", "2022-06-02", "2022-06-03"]
+    assert day_rows(s, E2)["2022-05-31"] == (1, 1, 1, False)   # sampled at 23:59:59, judged at 24:00
+    same_trends(s, dt.datetime(2022, 6, 3, 8), dt.datetime(2022, 6, 7))
+
+    # An app switch (no load) puts 方城县 in 应急 from 06-02 12:00: the trend reads it at once.
+    at = dt.datetime(2022, 6, 3, 8)
+    before = same_trends(s, at).set_index("day")["count_within_interval"]
+    emergency.switch(store.store_path(s.db_path), "411322", "常态", "应急", "测试员", dt.datetime(2022, 6, 2, 12),
+                     confirmed=True)
+    after = same_trends(s, at).set_index("day")["count_within_interval"]
+    assert before[pd.Timestamp("2022-06-02")] - after[pd.Timestamp("2022-06-02")] == 1   # P1 40 h old > 24 h
+    assert after[pd.Timestamp("2022-06-01")] == before[pd.Timestamp("2022-06-01")]
+
+    # A reader configured with other intervals computes every day itself, and agrees with recomputing.
+    other = Settings(db_path=s.db_path, hash_key=s.hash_key, intervals_hours={**s.intervals_hours, "normal": 72})
+    r = db.connect(s.db_path, other)
+    assert r.cursor().execute("SELECT count(*) FROM stg_testing_days_range").fetchone()[0] == 0
+    r.close()
+    same_trends(s, at, dt.datetime(2022, 6, 7), settings=other)
+
+
 @pytest.fixture(scope="module")
 def loaded_in_parts(tmp_path_factory, demo_db):
     """The county demo (without place-code scans, which the rollup does not touch) loaded in three
@@ -124,7 +217,8 @@ def loaded_in_parts(tmp_path_factory, demo_db):
     for part in (others + tests[:5], tests[9:], tests[5:9]):
         ingest.ingest_paths(part, s.db_path, s)
         r = db.connect(s.db_path, s)
-        cuts.append((r.cursor().execute("SELECT max(sampled_at) FROM raw.tests").fetchone()[0], spans_differ(r.cursor())))
+        cuts.append((r.cursor().execute("SELECT max(sampled_at) FROM raw.tests").fetchone()[0],
+                     spans_differ(r.cursor()) + days_differ(r.cursor())))
         r.close()
     return s, cuts
 
@@ -147,6 +241,11 @@ def test_loading_in_parts_and_out_of_order_matches_the_recomputation(loaded_in_p
         assert len(expected) > 1000
         assert last_samples(a, as_of) == expected
         assert queries.metrics(a, as_of) == queries.metrics(b, as_of)
+        for scope in ({}, {"county": "411322"}):
+            got = queries.coverage_trend(a, as_of.date() - dt.timedelta(days=13), as_of.date(), as_of, **scope)
+            pd.testing.assert_frame_equal(got, queries.coverage_trend(
+                b, as_of.date() - dt.timedelta(days=13), as_of.date(), as_of, **scope))
+            assert len(got) == 14 and got["count_within_interval"].sum() > 1000
     parts.close()
     recompute.close()
 
@@ -155,18 +254,22 @@ def test_a_database_from_before_the_rollup_still_reads_right_and_the_next_load_b
     old = tmp_path / "old.duckdb"
     shutil.copyfile(demo_db.db_path, old)
     w = duckdb.connect(str(old))
-    w.execute("DROP TABLE test_spans")
+    w.execute("DROP TABLE test_spans; DROP TABLE testing_days; DROP TABLE testing_days_range")
     w.close()
     s = Settings(db_path=old, demo_dir=demo_db.demo_dir)
     whole = db.connect(demo_db.db_path, demo_db)
     t = whole.cursor().execute("SELECT max(sampled_at) FROM raw.tests").fetchone()[0]
-    before = db.connect(old, s)  # computes the spans per query meanwhile
+    before = db.connect(old, s)  # computes the spans and the days per query meanwhile
     assert queries.metrics(before.cursor(), t) == queries.metrics(whole.cursor(), t)
+    days = (t.date() - dt.timedelta(days=6), t.date(), t)
+    pd.testing.assert_frame_equal(queries.coverage_trend(before.cursor(), *days),
+                                  queries.coverage_trend(whole.cursor(), *days))
     before.close()
     ingest.ingest_paths([], old, s)  # any load, even of nothing, builds the rollup
     after = db.connect(old, s)
     assert after.cursor().execute("SELECT count(*) FROM raw.test_spans").fetchone()[0] > 0
-    assert spans_differ(after.cursor()) == 0
+    assert spans_differ(after.cursor()) == 0 and days_differ(after.cursor()) == 0
+    assert after.cursor().execute("SELECT count(*) FROM raw.testing_days").fetchone()[0] > 0
     assert queries.metrics(after.cursor(), t) == queries.metrics(whole.cursor(), t)
     after.close()
     whole.close()

@@ -155,7 +155,7 @@ CREATE TABLE IF NOT EXISTS ingest_log (
     max_data_at TIMESTAMP        -- latest timestamp in the file's rows (freshness)
 );
 
--- Rollup, maintained by ingest in the same transaction as the tests it derives from (fourguard/rollups.py).
+-- Rollup, maintained by ingest at the end of each run, in the snapshot it swaps in (fourguard/rollups.py).
 -- One row per person and sample time (of several samples at one time: a positive, else the larger
 -- sample_id), with that person's next sample time. The sample in force at t is the row with
 -- sampled_at <= t < next_sampled_at (next NULL: the latest), so "last sample at as_of" is a filter.
@@ -166,4 +166,33 @@ CREATE TABLE IF NOT EXISTS test_spans (
     result VARCHAR NOT NULL,
     tube VARCHAR NOT NULL,
     next_sampled_at TIMESTAMP
+);
+
+-- Rollup, maintained by ingest at the end of each run (fourguard/rollups.py): the R1/R2 counts of
+-- each enterprise on each day from the first to the last sample's date, judged at the day's 24:00
+-- (testing_days in sql/metrics), with the county state left open: count_within_emergency is the count
+-- under 县区应急's interval, which the reader picks when the county was in 应急 at check_at.
+-- key: day, credit_code
+CREATE TABLE IF NOT EXISTS testing_days (
+    day DATE NOT NULL,
+    check_at TIMESTAMP NOT NULL,
+    credit_code VARCHAR NOT NULL,
+    county_code VARCHAR,
+    city_code VARCHAR,
+    sector VARCHAR,
+    is_closed_loop BOOLEAN NOT NULL,
+    count_employees BIGINT NOT NULL,
+    count_within_base BIGINT NOT NULL,
+    count_within_emergency BIGINT NOT NULL
+);
+
+-- The days testing_days holds and the R1 intervals (hours) it was computed with; at most one row.
+-- A reader configured with other intervals computes every day itself.
+CREATE TABLE IF NOT EXISTS testing_days_range (
+    first_day DATE NOT NULL,
+    last_day DATE NOT NULL,
+    normal_hours DOUBLE,
+    mobile_hours DOUBLE,
+    emergency_hours DOUBLE,
+    closed_loop_hours DOUBLE
 );

@@ -1,0 +1,103 @@
+-- one row per day in [start_on, end_on] per enterprise in scope (county / city / sector, and codes: a
+-- list of credit codes; NULL = all) on the whitelist at that day's check time; key: day, credit_code
+-- The daily R1/R2 counts computed from the spans, with the county state left open: the rollup
+-- raw.testing_days stores these rows (fourguard/rollups.py) and queries.testing_daily_sql computes the days it
+-- lacks with this same macro, so both are one rule.
+-- Check time: a day before as_of's date is judged at its end, 24:00 (the last microsecond of the day,
+-- so everything sampled that day counts, as in a 截至24时 briefing); as_of's own date is judged at
+-- as_of; later days are left out. At a check the rules are those of employee_status(check_at): the
+-- whitelist then, closed loop from the latest report dated on or before that day, and the strictest
+-- interval of 常态 / 流动岗位 / 闭环生产 (count_within_base); count_within_emergency adds 县区应急, for
+-- the reader to pick by the county's state at check_at, which app switches can change at any time.
+-- A person is within when the sample in force at check_at (its span holds check_at) is no older than
+-- the interval, both ends inclusive.
+CREATE OR REPLACE MACRO testing_days(start_on, end_on, as_of, county, city, sector, codes) AS TABLE
+WITH checks AS (
+    SELECT
+        CAST(d AS DATE) AS day,
+        CASE WHEN CAST(d AS DATE) < CAST(CAST(as_of AS TIMESTAMP) AS DATE)
+             THEN CAST(d AS TIMESTAMP) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND
+             ELSE CAST(as_of AS TIMESTAMP) END AS check_at
+    FROM range(CAST(CAST(start_on AS DATE) AS TIMESTAMP),
+               least(CAST(CAST(end_on AS DATE) AS TIMESTAMP),
+                     CAST(CAST(CAST(as_of AS TIMESTAMP) AS DATE) AS TIMESTAMP)) + INTERVAL 1 DAY,
+               INTERVAL 1 DAY) AS r(d)
+),
+longest AS (
+    SELECT hours_to_interval(greatest(normal_interval_hours, mobile_interval_hours, emergency_interval_hours,
+                                      closed_loop_interval_hours)) AS span_max
+    FROM stg_settings
+),
+scoped AS (
+    SELECT w.credit_code FROM stg_enterprises AS w
+    WHERE (county IS NULL OR w.county_code = county) AND (city IS NULL OR w.city_code = city)
+      AND (sector IS NULL OR w.sector = sector)  -- qualified: a bare `sector` is the argument
+      AND (codes IS NULL OR w.credit_code IN (SELECT unnest(CAST(codes AS VARCHAR[]))))
+),
+reports AS (
+    -- each report holds from its date until the next one (later reports cannot matter)
+    SELECT credit_code, report_date, status,
+           lead(report_date) OVER (PARTITION BY credit_code ORDER BY report_date) AS next_report_date
+    FROM stg_production
+    WHERE report_date <= CAST(end_on AS DATE) AND credit_code IN (SELECT credit_code FROM scoped)
+),
+enterprises AS (
+    SELECT
+        c.day, c.check_at, w.credit_code, w.county_code, w.city_code, w.sector,
+        coalesce(p.status = '闭环生产', false) AS is_closed_loop
+    FROM checks AS c
+    JOIN stg_enterprises AS w
+      ON w.listed_at <= c.check_at AND (w.removed_at IS NULL OR w.removed_at > c.check_at)
+    LEFT JOIN reports AS p
+      ON p.credit_code = w.credit_code AND p.report_date <= c.day
+     AND (p.next_report_date IS NULL OR p.next_report_date > c.day)
+    WHERE w.credit_code IN (SELECT credit_code FROM scoped)
+),
+roster AS (
+    SELECT e.credit_code, e.person_key, e.is_mobile_job
+    FROM stg_employees AS e
+    WHERE e.credit_code IN (SELECT credit_code FROM scoped)
+),
+headcounts AS (
+    SELECT credit_code, count(*) AS count_employees FROM roster GROUP BY credit_code
+),
+in_force AS (
+    -- the sample in force at each check (its span holds check_at), if it could still be in time
+    SELECT r.credit_code, r.is_mobile_job, c.day, s.sampled_at, c.check_at
+    FROM (
+        SELECT s.person_key, s.sampled_at, coalesce(s.next_sampled_at, 'infinity'::TIMESTAMP) AS next_sampled_at
+        FROM stg_test_spans AS s
+        CROSS JOIN longest AS l
+        WHERE s.sampled_at >= CAST(CAST(start_on AS DATE) AS TIMESTAMP) - l.span_max
+          AND s.sampled_at <= CAST(as_of AS TIMESTAMP)
+    ) AS s
+    JOIN roster AS r ON r.person_key = s.person_key
+    CROSS JOIN longest AS l
+    JOIN checks AS c
+      ON s.sampled_at <= c.check_at AND s.next_sampled_at > c.check_at AND s.sampled_at >= c.check_at - l.span_max
+),
+judged AS (
+    SELECT
+        x.day, x.credit_code,
+        count(*) FILTER (WHERE f.sampled_at >= x.check_at - hours_to_interval(least(
+            st.normal_interval_hours,
+            CASE WHEN f.is_mobile_job THEN st.mobile_interval_hours END,
+            CASE WHEN x.is_closed_loop THEN st.closed_loop_interval_hours END))) AS count_within_base,
+        count(*) FILTER (WHERE f.sampled_at >= x.check_at - hours_to_interval(least(
+            st.normal_interval_hours,
+            CASE WHEN f.is_mobile_job THEN st.mobile_interval_hours END,
+            CASE WHEN x.is_closed_loop THEN st.closed_loop_interval_hours END,
+            st.emergency_interval_hours))) AS count_within_emergency
+    FROM in_force AS f
+    JOIN enterprises AS x ON x.day = f.day AND x.credit_code = f.credit_code
+    CROSS JOIN stg_settings AS st
+    GROUP BY x.day, x.credit_code
+)
+SELECT
+    x.day, x.check_at, x.credit_code, x.county_code, x.city_code, x.sector, x.is_closed_loop,
+    coalesce(h.count_employees, 0) AS count_employees,
+    coalesce(j.count_within_base, 0) AS count_within_base,
+    coalesce(j.count_within_emergency, 0) AS count_within_emergency
+FROM enterprises AS x
+LEFT JOIN headcounts AS h ON h.credit_code = x.credit_code
+LEFT JOIN judged AS j ON j.day = x.day AND j.credit_code = x.credit_code;
