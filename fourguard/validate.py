@@ -72,16 +72,52 @@ def _uscc_check_sql(n: str) -> str:
     return f"substr({a}, ((31 - (({total}) % 31)) % 31) + 1, 1)"
 
 
+def _format_groups() -> dict[tuple[str, int], list[str]]:
+    """TS_FORMATS by (separator, number of ':'): a value can only match a format with the same
+    separator and as many colons (strptime must consume the whole text), so each value is tried
+    against its own group only, in TS_FORMATS' order. A failed try costs about ten successful ones."""
+    groups: dict[tuple[str, int], list[str]] = {}
+    for fmt in TS_FORMATS:
+        sep = next((c for c in _SEPARATORS if c and c in fmt), "")
+        groups.setdefault((sep, fmt.count(":")), []).append(fmt)
+    return groups
+
+
+_SEPARATORS = ("年", "/", "-", ".", "")  # tested in this order: a 年 value may hold '.' or '-' in no format
+
+
 def parse_ts_sql(v: str) -> str:
-    """Text to TIMESTAMP: the usual formats, Excel serial days, NULL when none fits."""
+    """Text to TIMESTAMP: the usual formats (the first of TS_FORMATS that fits), Excel serial days,
+    NULL when none fits."""
+    colons = f"(length({v}) - length(replace({v}, ':', '')))"
+    whens = []
+    for (sep, n), fmts in sorted(_format_groups().items(), key=lambda kv: (_SEPARATORS.index(kv[0][0]), kv[0][1])):
+        test = f"contains({v}, {lit(sep)}) AND " if sep else ""
+        whens.append(f"WHEN {test}{colons} = {n} THEN try_strptime({v}, "
+                     f"{lit(fmts[0]) if len(fmts) == 1 else lit_list(fmts)})")
     return (f"CASE WHEN regexp_full_match({v}, '\\d{{5}}(\\.\\d+)?') AND {v}::DOUBLE BETWEEN 20000 AND 80000 "
             f"THEN TIMESTAMP '1899-12-30' + to_microseconds(round({v}::DOUBLE * 86400000000)::BIGINT) "
-            f"ELSE try_strptime({v}, {lit_list(TS_FORMATS)}) END")
+            f"{' '.join(whens)} END")
+
+
+def prepared_sql(feed: feeds.Feed) -> str:
+    """SELECT over temp table `src` adding, once per row, what several checks of a column read: the
+    trimmed text (_x_<name>, NULL when empty), each time parsed (_ts_<name>), each ID or credit code
+    upper-cased without spaces (_n_<name>; its check digit reads 17 characters of it)."""
+    inner, outer = [], []
+    for c in feed.columns:
+        inner.append(f", nullif(trim(src.{c.name}), '') AS _x_{c.name}")
+        if c.kind in ("ts", "date"):
+            outer.append(f", {parse_ts_sql(f'_x_{c.name}')} AS _ts_{c.name}")
+        elif c.kind in ("id", "credit"):
+            outer.append(f", upper(replace(_x_{c.name}, ' ', '')) AS _n_{c.name}")
+    return f"SELECT *{''.join(outer)} FROM (SELECT src.*{''.join(inner)} FROM src)"
 
 
 def column_checks(col: feeds.Column) -> tuple[str, list[tuple[str, str, str]]]:
-    """(typed value expression, [(condition, reason_code, reason message expr)…]) for one column."""
-    x = f"nullif(trim(src.{col.name}), '')"
+    """(typed value expression, [(condition, reason_code, reason message expr)…]) for one column of
+    prepared_sql's rows."""
+    x = f"src._x_{col.name}"
     h = lit(col.header)
     checks: list[tuple[str, str, str]] = [  # first, so no later message quotes a huge value
         (f"length({x}) > {MAX_CELL_CHARS}", f"too_long_{col.name}",
@@ -92,7 +128,7 @@ def column_checks(col: feeds.Column) -> tuple[str, list[tuple[str, str, str]]]:
     if col.kind == "text":
         return x, checks
     if col.kind == "id":
-        n = f"upper(replace({x}, ' ', ''))"
+        n = f"src._n_{col.name}"
         masked = mask_sql(n)
         pre = "src._person_key IS NULL AND "  # quarantined rows being retried were checked already
         checks += [
@@ -111,7 +147,7 @@ def column_checks(col: feeds.Column) -> tuple[str, list[tuple[str, str, str]]]:
         ]
         return n, checks
     if col.kind == "credit":
-        n = f"upper(replace({x}, ' ', ''))"
+        n = f"src._n_{col.name}"
         checks += [
             (f"NOT regexp_full_match({n}, '[0-9A-HJ-NPQRTUWXY]{{2}}\\d{{6}}[0-9A-HJ-NPQRTUWXY]{{10}}')",
              "credit_format", f"'统一社会信用代码格式不对（应为18位数字或大写字母）：' || {x}"),
@@ -140,7 +176,7 @@ def column_checks(col: feeds.Column) -> tuple[str, list[tuple[str, str, str]]]:
                            f"{h} || '超出中国范围：' || {x}"))
         return num, checks
     if col.kind in ("ts", "date"):
-        ts = parse_ts_sql(x)
+        ts = f"src._ts_{col.name}"
         checks += [
             (f"{x} IS NOT NULL AND ({ts}) IS NULL", f"time_format_{col.name}",
              f"{h} || '无法识别：' || {x} || '（可用格式如 2022-06-09 08:05:00、2022/6/9 8:05、2022年6月9日 08:05）'"),
@@ -201,6 +237,11 @@ def checked_sql(feed: feeds.Feed) -> str:
         removed = column_checks(feed.column("removed_on"))[0]
         code = code.replace("removed_on_v", removed).replace("listed_on_v", listed)
         reason = reason.replace("removed_on_v", removed).replace("listed_on_v", listed)
-    # A value that fails its check must not break the typed cast of the rows that pass.
-    return (f"SELECT {', '.join(values)}, {code} AS _reason_code, {reason} AS _reason, "
-            f"src._line, src._qid FROM src")
+    # A value that fails its check must not break the typed cast of the rows that pass. The reason
+    # (a message) is built only for the rows that have a problem.
+    # Materialized: inlined, every use of a prepared column would compute it again.
+    return (f"WITH prepared AS MATERIALIZED ({prepared_sql(feed)}), "
+            f"coded AS MATERIALIZED (SELECT src.*, {code} AS _reason_code FROM prepared AS src) "
+            f"SELECT {', '.join(values)}, src._reason_code, "
+            f"CASE WHEN src._reason_code IS NOT NULL THEN {reason} END AS _reason, src._line, src._qid "
+            f"FROM coded AS src")

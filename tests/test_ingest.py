@@ -93,6 +93,23 @@ def test_timestamp_formats(tmp_path, base, text, expected):
     assert rows(base, "SELECT sampled_at FROM tests") == [(expected,)]
 
 
+def test_time_parsing_tries_only_the_formats_a_value_can_match():
+    """parse_ts_sql tries each value against the formats with its separator and colon count only:
+    it must parse exactly what trying every format in TS_FORMATS' order parses."""
+    from fourguard import validate
+
+    t = dt.datetime(2022, 6, 9, 8, 5, 7, 250000)
+    values = [t.strftime(f) for f in validate.TS_FORMATS]
+    values += ["2022/6/9 8:05", "2022-6-9 8:5:7", "2022年6月9日8:05", "2022年6月9日 8时5分", "2022/06-09 08:05",
+               "2022-06-09 08:05:07:01", "2022.6.9", "2022-06-09T08:05:07.5", "2022年6月9日 08:05:07.5",
+               "08:05 2022-06-09", "2022-06-09 8:05 ", "2022 06 09", "9/6/2022 08:05", "2022-06-31 08:05"]
+    con = duckdb.connect()
+    every = f"try_strptime(v, {validate.lit_list(validate.TS_FORMATS)})"
+    got = con.execute(f"SELECT v, {validate.parse_ts_sql('v')}, {every} FROM unnest(?) AS u(v)", [values]).fetchall()
+    assert [(v, a) for v, a, _ in got] == [(v, b) for v, _, b in got]
+    assert sum(a is not None for _, a, _ in got) == len(validate.TS_FORMATS) + 6
+
+
 def test_excel_date_cells_and_serial_numbers(tmp_path, base):
     path = write_feed(tmp_path / "t.xlsx", "tests", [sample("S1", sampled_at=dt.datetime(2022, 6, 9, 8, 5)),
                                                       sample("S2", sampled_at=44721.5)], fmt="xlsx", title="台账")
