@@ -37,20 +37,22 @@ NO_TESTING_DAYS = {
                               "SELECT NULL::DATE AS first_day, NULL::DATE AS last_day WHERE false",
 }
 
-# The spans of the samples in raw.tests that match `where` (a condition on t), from scratch.
+# The spans of the samples in raw.tests that match `where` (a condition on t), from scratch; `plus`
+# adds (person_key, sampled_at, result, tube) rows already resolved, at times none of those samples have.
 _SPANS = """
 SELECT person_key, sampled_at, result, tube,
        lead(sampled_at) OVER (PARTITION BY person_key ORDER BY sampled_at) AS next_sampled_at
 FROM (
-    SELECT t.person_key, t.sampled_at, t.result, t.tube FROM raw.tests AS t {join} WHERE {where}
-    QUALIFY row_number() OVER (PARTITION BY t.person_key, t.sampled_at
-                               ORDER BY t.result = '阳性' DESC, t.sample_id DESC) = 1
+    (SELECT t.person_key, t.sampled_at, t.result, t.tube FROM raw.tests AS t {join} WHERE {where}
+     QUALIFY row_number() OVER (PARTITION BY t.person_key, t.sampled_at
+                                ORDER BY t.result = '阳性' DESC, t.sample_id DESC) = 1)
+    {plus}
 )"""
 
 
-def spans_sql(where: str = "true", join: str = "") -> str:
+def spans_sql(where: str = "true", join: str = "", plus: str = "") -> str:
     """SELECT of the spans over raw.tests (also the reference the tests compare the rollup with)."""
-    return _SPANS.format(where=where, join=join)
+    return _SPANS.format(where=where, join=join, plus=f"UNION ALL {plus}" if plus else "")
 
 
 def rebuild_test_spans(con: duckdb.DuckDBPyConnection) -> None:
@@ -118,15 +120,23 @@ def update_test_spans(con: duckdb.DuckDBPyConnection) -> None:
     # later than `since` (someone whose every earlier sample is later than the new ones).
     con.execute("""CREATE OR REPLACE TEMP TABLE span_from AS
         WITH p AS (SELECT person_key, min(since) AS since FROM changed_people GROUP BY person_key)
-        SELECT p.person_key, least(min(s.sampled_at), any_value(p.since)) AS start_at
+        SELECT p.person_key, any_value(p.since) AS since, least(min(s.sampled_at), any_value(p.since)) AS start_at
         FROM p
         LEFT JOIN raw.test_spans AS s
           ON s.person_key = p.person_key AND (s.next_sampled_at IS NULL OR s.next_sampled_at >= p.since)
         GROUP BY p.person_key""")
+    # Its first span, before `since`, is kept as it is (no test at its time changed): only the tests
+    # from `since` on are read again, a range the table's zone maps find without a full scan.
+    con.execute("""CREATE OR REPLACE TEMP TABLE span_keep AS
+        SELECT s.person_key, s.sampled_at, s.result, s.tube
+        FROM raw.test_spans AS s JOIN span_from AS f
+          ON s.person_key = f.person_key AND s.sampled_at >= f.start_at AND s.sampled_at < f.since""")
     con.execute("""DELETE FROM raw.test_spans AS s USING span_from AS f
         WHERE s.person_key = f.person_key AND s.sampled_at >= f.start_at""")
+    [(lo,)] = con.execute("SELECT min(since) FROM span_from").fetchall()
     con.execute("INSERT INTO raw.test_spans " + spans_sql(
-        "t.sampled_at >= f.start_at", "JOIN span_from AS f ON f.person_key = t.person_key"))
+        "t.sampled_at >= f.since AND t.sampled_at >= ?", "JOIN span_from AS f ON f.person_key = t.person_key",
+        "SELECT * FROM span_keep"), [lo])
     con.execute("DELETE FROM changed_people")
 
 
