@@ -96,7 +96,7 @@ def draw_trend(c, as_of, view: dict) -> None:
     start = as_of.date() - dt.timedelta(days=wall.TREND_DAYS - 1)
     fig = wall.trend_figure(ui.query(queries.coverage_trend, start, as_of.date(), as_of, **view), width, height)
     with st.container(key="wall_trend"):
-        st.html(wall.head_html("核酸检测覆盖率趋势", f"近{wall.TREND_DAYS}天 · 每天 {as_of:%H:%M}"))
+        st.html(wall.head_html("核酸检测覆盖率趋势", f"近{wall.TREND_DAYS}天 · 每日24时，当日截至 {as_of:%H:%M}"))
         st.plotly_chart(fig, width="stretch", theme=None, config={"staticPlot": True, "displayModeBar": False})
 
 
