@@ -7,9 +7,9 @@
   testing_days macro), so the coverage trend reads 30,000 rows a day instead of judging 3 M staff
   against their samples for every day.
 
-Ingest records what each file changed (`track`) and brings both up to date once, at the end of
-the run (`update`), in the working copy it swaps in only on success: a killed load leaves the
-feeds and the rollups as they were, together.
+Ingest records what each file changed (`track_rows`, `track_times`) and brings both up to date
+once, at the end of the run (`update`), in the working copy it swaps in only on success: a killed
+load leaves the feeds and the rollups as they were, together.
 """
 from __future__ import annotations
 
