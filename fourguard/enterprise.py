@@ -37,15 +37,12 @@ def coverage_trend(con, code: str, start: dt.date, end: dt.date, as_of) -> pd.Da
     has is_listed false and no counts."""
     as_of = as_of_time(as_of)
     daily, extra = queries.testing_daily_sql(con, start, end, as_of, codes=[code])
-    days = pd.DataFrame({"day": pd.date_range(start, min(end, as_of.date()), freq="D")})
-    rows = queries._frame(con, f"SELECT day, check_at, count_employees, count_within_interval, count_overdue "
-                               f"FROM ({daily})", queries._params(as_of, **extra))
-    df = days.merge(rows, on="day", how="left")
-    df["is_listed"] = df["check_at"].notna()
-    counts = ["count_employees", "count_within_interval", "count_overdue"]
-    df[counts] = df[counts].fillna(0).astype("int64")
-    df["check_at"] = df["check_at"].fillna(df["day"] + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1))
-    df["check_at"] = df["check_at"].where(df["day"] < pd.Timestamp(as_of.date()), pd.Timestamp(as_of))
+    df = queries._frame(con, "SELECT c.day, c.check_at, r.day IS NOT NULL AS is_listed, "
+                             "coalesce(r.count_employees, 0) AS count_employees, "
+                             "coalesce(r.count_within_interval, 0) AS count_within_interval, "
+                             "coalesce(r.count_overdue, 0) AS count_overdue "
+                             f"FROM check_times($start, $end, $as_of) AS c LEFT JOIN ({daily}) AS r USING (day) "
+                             "ORDER BY c.day", queries._params(as_of, start=start, end=end, **extra))
     df["coverage_rate"] = df["count_within_interval"] / df["count_employees"].where(df["count_employees"] > 0)
     return df
 

@@ -3,9 +3,8 @@
 -- The daily R1/R2 counts computed from the spans, with the county state left open: the rollup
 -- raw.testing_days stores these rows (fourguard/rollups.py) and queries.testing_daily_sql computes the days it
 -- lacks with this same macro, so both are one rule.
--- Check time: a day before as_of's date is judged at its end, 24:00 (the last microsecond of the day,
--- so everything sampled that day counts, as in a 截至24时 briefing); as_of's own date is judged at
--- as_of; later days are left out. At a check the rules are those of employee_status(check_at): the
+-- Check times: check_times (24:00 for a day before as_of's date, as_of on its date; later days left
+-- out). At a check the rules are those of employee_status(check_at): the
 -- whitelist then, closed loop from the latest report dated on or before that day, and the strictest
 -- interval of 常态 / 流动岗位 / 闭环生产 (count_within_base); count_within_emergency adds 县区应急, for
 -- the reader to pick by the county's state at check_at, which app switches can change at any time.
@@ -13,15 +12,7 @@
 -- the interval, both ends inclusive.
 CREATE OR REPLACE MACRO testing_days(start_on, end_on, as_of, county, city, sector, codes) AS TABLE
 WITH checks AS (
-    SELECT
-        CAST(d AS DATE) AS day,
-        CASE WHEN CAST(d AS DATE) < CAST(CAST(as_of AS TIMESTAMP) AS DATE)
-             THEN CAST(d AS TIMESTAMP) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND
-             ELSE CAST(as_of AS TIMESTAMP) END AS check_at
-    FROM range(CAST(CAST(start_on AS DATE) AS TIMESTAMP),
-               least(CAST(CAST(end_on AS DATE) AS TIMESTAMP),
-                     CAST(CAST(CAST(as_of AS TIMESTAMP) AS DATE) AS TIMESTAMP)) + INTERVAL 1 DAY,
-               INTERVAL 1 DAY) AS r(d)
+    SELECT day, check_at FROM check_times(start_on, end_on, as_of)
 ),
 longest AS (
     SELECT hours_to_interval(greatest(normal_interval_hours, mobile_interval_hours, emergency_interval_hours,
