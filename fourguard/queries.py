@@ -429,15 +429,14 @@ def _day_segments(con, start: dt.date, end: dt.date, as_of: dt.datetime):
     """[start, end] up to as_of's date, split into the days the rollup holds (rolled) and the ranges
     testing_days computes here (as_of's own date, judged at as_of, and any day outside the rollup)."""
     end = min(end, as_of.date())
-    cover = con.execute("SELECT first_day, last_day FROM stg_testing_days_range").fetchall()
-    if not cover or start > end:
-        return None, [(start, end)] if start <= end else []
-    lo, hi = max(start, cover[0][0]), min(end, cover[0][1], as_of.date() - dt.timedelta(days=1))
-    if lo > hi:
-        return None, [(start, end)]
+    if start > end:
+        return None, []
     day = dt.timedelta(days=1)
-    live = [(a, b) for a, b in ((start, lo - day), (hi + day, end)) if a <= b]
-    return (lo, hi), live
+    for first, last in con.execute("SELECT first_day, last_day FROM stg_testing_days_range").fetchall():
+        lo, hi = max(start, first), min(end, last, as_of.date() - day)
+        if lo <= hi:
+            return (lo, hi), [(a, b) for a, b in ((start, lo - day), (hi + day, end)) if a <= b]
+    return None, [(start, end)]
 
 
 # Enterprise-day R1/R2 counts for [$start, $end]: the rollup's days plus those computed here, each

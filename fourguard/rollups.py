@@ -116,6 +116,9 @@ def update_test_spans(con: duckdb.DuckDBPyConnection) -> None:
     time range), so a person's spans up to the last sample before `since` cannot change: only the
     suffix from there is recomputed.
     """
+    [(lo,)] = con.execute("SELECT min(since) FROM changed_people").fetchall()
+    if lo is None:
+        return  # no tests changed
     # The suffix: spans whose next sample is at or after `since`, or that are the latest; and never
     # later than `since` (someone whose every earlier sample is later than the new ones).
     con.execute("""CREATE OR REPLACE TEMP TABLE span_from AS
@@ -133,7 +136,6 @@ def update_test_spans(con: duckdb.DuckDBPyConnection) -> None:
           ON s.person_key = f.person_key AND s.sampled_at >= f.start_at AND s.sampled_at < f.since""")
     con.execute("""DELETE FROM raw.test_spans AS s USING span_from AS f
         WHERE s.person_key = f.person_key AND s.sampled_at >= f.start_at""")
-    [(lo,)] = con.execute("SELECT min(since) FROM span_from").fetchall()
     con.execute("INSERT INTO raw.test_spans " + spans_sql(
         "t.sampled_at >= f.since AND t.sampled_at >= ?", "JOIN span_from AS f ON f.person_key = t.person_key",
         "SELECT * FROM span_keep"), [lo])
@@ -165,19 +167,20 @@ def update_testing_days(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
     [(since,)] = con.execute("SELECT min(since) FROM changed_days").fetchall()
     codes = [c for c, in con.execute("SELECT DISTINCT credit_code FROM changed_codes ORDER BY 1").fetchall()]
     con.execute("DELETE FROM changed_days; DELETE FROM changed_codes")
-    if old and list(old[0][2:]) == _intervals(s) and first is not None:
+    if first is None:
+        con.execute("DELETE FROM raw.testing_days; DELETE FROM raw.testing_days_range")
+        return
+    day = dt.timedelta(days=1)
+    if old and list(old[0][2:]) == _intervals(s):
         old_first, old_last = old[0][:2]
         if since is None and not codes and (old_first, old_last) == (first, last):
             return  # nothing this rollup reads changed
-        # days recomputed whole: those the range gained, and from the earliest change on
-        redo_from = max(first, min(since or last + dt.timedelta(days=1), old_last + dt.timedelta(days=1)))
-        gained_before = (first, min(last, old_first - dt.timedelta(days=1), redo_from - dt.timedelta(days=1)))
-        kept = (max(first, old_first), redo_from - dt.timedelta(days=1))
-    else:
-        if first is None:
-            con.execute("DELETE FROM raw.testing_days; DELETE FROM raw.testing_days_range")
-            return
-        redo_from, gained_before, kept = first, (first, first - dt.timedelta(days=1)), (first, first - dt.timedelta(days=1))
+        # days recomputed whole: from the earliest change on, and those the range gained after
+        redo_from = max(first, min(since or last + day, old_last + day))
+    else:  # everything: as if the range were new
+        old_first = redo_from = first
+    gained_before = (first, min(last, old_first - day, redo_from - day))  # days the range gained before
+    kept = (max(first, old_first), redo_from - day)                       # only changed enterprises redone
     db.create_rule_views(con, s)
     con.execute("DELETE FROM raw.testing_days WHERE day < ? OR day > ? OR day >= ? OR day <= ?",
                 [first, last, redo_from, gained_before[1]])
