@@ -72,6 +72,9 @@ def _uscc_check_sql(n: str) -> str:
     return f"substr({a}, ((31 - (({total}) % 31)) % 31) + 1, 1)"
 
 
+_SEPARATORS = ("年", "/", "-", ".", "")  # tested in this order: a 年 value may hold '.' or '-' in no format
+
+
 def _format_groups() -> dict[tuple[str, int], list[str]]:
     """TS_FORMATS by (separator, number of ':'): a value can only match a format with the same
     separator and as many colons (strptime must consume the whole text), so each value is tried
@@ -81,9 +84,6 @@ def _format_groups() -> dict[tuple[str, int], list[str]]:
         sep = next((c for c in _SEPARATORS if c and c in fmt), "")
         groups.setdefault((sep, fmt.count(":")), []).append(fmt)
     return groups
-
-
-_SEPARATORS = ("年", "/", "-", ".", "")  # tested in this order: a 年 value may hold '.' or '-' in no format
 
 
 def parse_ts_sql(v: str) -> str:
@@ -228,15 +228,11 @@ def checked_sql(feed: feeds.Feed) -> str:
             values.append(f"coalesce(src._person_key, ('0x' || substr(sha256($hash_key || '|' || {expr}), 1, 32))"
                           f"::UHUGEINT) AS person_key")
             values.append(f"coalesce(src._id_masked, {mask_sql(expr)}) AS id_masked")
-    if feed.name == "registry":
-        conds.append(("removed_on_v < listed_on_v", "removed_before_listed", "'移出日期早于纳入日期'"))
+    if feed.name == "registry":  # the typed dates, from prepared_sql's parsed times
+        listed, removed = (column_checks(feed.column(c))[0] for c in ("listed_on", "removed_on"))
+        conds.append((f"{removed} < {listed}", "removed_before_listed", "'移出日期早于纳入日期'"))
     code = "CASE " + " ".join(f"WHEN {c} THEN {lit(rc)}" for c, rc, _ in conds) + " END"
     reason = "CASE " + " ".join(f"WHEN {c} THEN {msg}" for c, _, msg in conds) + " END"
-    if feed.name == "registry":  # the date check needs the typed dates: compute them once, inline
-        listed = column_checks(feed.column("listed_on"))[0]
-        removed = column_checks(feed.column("removed_on"))[0]
-        code = code.replace("removed_on_v", removed).replace("listed_on_v", listed)
-        reason = reason.replace("removed_on_v", removed).replace("listed_on_v", listed)
     # A value that fails its check must not break the typed cast of the rows that pass. The reason
     # (a message) is built only for the rows that have a problem.
     # Materialized: inlined, every use of a prepared column would compute it again.
