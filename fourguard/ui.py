@@ -290,7 +290,6 @@ def filter_bar(trend: bool = False, sector: bool = True) -> Filters:
     return f
 
 
-
 # ---------------------------------------------------------------- who is signed in (auth.py)
 
 def _oidc_configured() -> bool:

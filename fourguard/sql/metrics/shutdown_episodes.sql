@@ -49,6 +49,5 @@ SELECT
              OR m.last_shutdown_on >= CAST(CAST(as_of AS TIMESTAMP) - to_days(st.alert_lookback_days) AS DATE))
         AS is_alert
 FROM measured AS m
-JOIN whitelist(as_of) AS w ON w.credit_code = m.credit_code AND w.county_code = m.county_code
-    AND w.city_code = m.city_code AND w.sector = m.sector
+JOIN whitelist(as_of) AS w USING (credit_code, county_code, city_code, sector)
 CROSS JOIN stg_settings AS st;
