@@ -169,15 +169,18 @@ class Reader:
         the next ingest builds it. With `recompute_rollups`, every rollup is computed on the fly."""
         from . import rollups
 
+        tables = {"test_spans", "testing_days", "staff_classes", "staff_spans"}
         present = {t for t, in self.con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'raw' "
-                                                 "AND table_name IN ('test_spans', 'testing_days')").fetchall()}
-        for table in sorted({"test_spans", "testing_days"} - present):
+                                                 "AND list_contains(?, table_name)", [sorted(tables)]).fetchall()}
+        for table in sorted(tables - present):
             log.warning("%s has no %s rollup yet: computed per query until the next ingest", self.db_path, table)
         out = {}
         if "test_spans" not in present or self.recompute_rollups:
             out["stg_test_spans"] = f"CREATE OR REPLACE VIEW stg_test_spans AS {rollups.spans_sql()}"
         if "testing_days" not in present or self.recompute_rollups:
             out |= rollups.NO_TESTING_DAYS
+        if not {"staff_classes", "staff_spans"} <= present or self.recompute_rollups:
+            out |= rollups.STAFF_FROM_ROSTER
         return out
 
     def refresh_writebacks(self) -> None:

@@ -411,7 +411,7 @@ def ingest_paths(paths: Iterable[str | os.PathLike], db_path: str | os.PathLike 
     reports: list[FileReport] = []
     with ingest_lock(db_path), readers.tempdir() as tmp, working_copy(db_path) as con:
         con.execute(f"SET temp_directory = {validate.lit(tmp)}")
-        rollups.ensure_test_spans(con)  # a database from before the rollup (may spill: after the line above)
+        rollups.ensure(con, s)  # a database from before the rollups (may spill: after the line above)
         rollups.start_tracking(con)
         ordered = plan(files)
         for i, path in enumerate(ordered):

@@ -107,17 +107,21 @@ def enterprises_by_overdue(con, as_of, county=None, city=None, sector=None,
     return _frame(con, sql, _params(as_of, county, city, sector, limit=limit if limit is not None else 2 ** 62))
 
 
+# R1/R2 counts of a group of staff classes (staff_testing rows), as employee_status would count its rows
+_STAFF_SUMS = ("CAST(sum(count_employees) AS BIGINT) AS count_employees, "
+               "CAST(sum(count_within_interval) AS BIGINT) AS count_within_interval, "
+               "CAST(sum(count_overdue) AS BIGINT) AS count_overdue, "
+               "CAST(sum(count_never_tested) AS BIGINT) AS count_never_tested, "
+               "round(sum(count_within_interval) / sum(count_employees), 4) AS coverage_rate")
+
+
 def coverage(con, as_of, by: str = "county", county=None, city=None, sector=None) -> pd.DataFrame:
     """Testing coverage grouped by county, city, sector or enterprise: employees, within, overdue, rate."""
     if by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}")
     cols = ", ".join(GROUPINGS[by])  # identifiers from the table above, never from the caller
-    sql = (f"SELECT {cols}, count(*) AS count_employees, "
-           "count(*) FILTER (WHERE is_within_interval) AS count_within_interval, "
-           "count(*) FILTER (WHERE is_overdue) AS count_overdue, "
-           "count(*) FILTER (WHERE is_never_tested) AS count_never_tested, "
-           "round(count(*) FILTER (WHERE is_within_interval) / count(*), 4) AS coverage_rate "
-           f"FROM employee_status($as_of) WHERE {SCOPE} GROUP BY {cols} ORDER BY {cols}")
+    sql = (f"SELECT {cols}, {_STAFF_SUMS} "
+           f"FROM staff_testing($as_of) WHERE {SCOPE} GROUP BY {cols} ORDER BY {cols}")
     return _frame(con, sql, _params(as_of, county, city, sector))
 
 
@@ -392,12 +396,7 @@ def coverage_by_level(con, as_of, county=None, city=None, sector=None) -> pd.Dat
            "            WHEN GROUPING(city_code) = 0 THEN 'city' ELSE 'sector' END AS level, "
            "coalesce(county_code, city_code, sector) AS code, "
            "coalesce(county_name, city_name, sector) AS name, "
-           "count(*) AS count_employees, "
-           "count(*) FILTER (WHERE is_within_interval) AS count_within_interval, "
-           "count(*) FILTER (WHERE is_overdue) AS count_overdue, "
-           "count(*) FILTER (WHERE is_never_tested) AS count_never_tested, "
-           "round(count(*) FILTER (WHERE is_within_interval) / count(*), 4) AS coverage_rate "
-           f"FROM employee_status($as_of) WHERE {SCOPE} "
+           f"{_STAFF_SUMS} FROM staff_testing($as_of) WHERE {SCOPE} "
            "GROUP BY GROUPING SETS ((city_code, city_name), (county_code, county_name), (sector)) "
            "ORDER BY level, code")
     return _frame(con, sql, _params(as_of, county, city, sector))
@@ -538,9 +537,9 @@ def overdue_ranking(con, as_of, order: str = "count", county=None, city=None, se
 
 def overdue_by_rule(con, as_of, county=None, city=None, sector=None) -> pd.DataFrame:
     """Per interval rule (常态 48 h, 流动岗位 24 h, 应急 daily, 闭环 daily): staff it governs, overdue, share."""
-    sql = ("SELECT interval_rule_code, count(*) AS count_employees, "
-           "count(*) FILTER (WHERE is_overdue) AS count_overdue "
-           f"FROM employee_status($as_of) WHERE {SCOPE} GROUP BY interval_rule_code")
+    sql = ("SELECT interval_rule_code, CAST(sum(count_employees) AS BIGINT) AS count_employees, "
+           "CAST(sum(count_overdue) AS BIGINT) AS count_overdue "
+           f"FROM staff_testing($as_of) WHERE {SCOPE} GROUP BY interval_rule_code")
     found = _frame(con, sql, _params(as_of, county, city, sector)).set_index("interval_rule_code")
     hours = rule_settings(con)
     rows = []

@@ -3,11 +3,15 @@
 - `raw.test_spans` holds each person's samples with the time of their next one. Finding the last
   sample at or before as_of is then a filter on two columns instead of a max/arg_max over all
   tests (about 24 M rows at province scale, 14 days).
+- `raw.staff_classes` and `raw.staff_spans` hold the roster in staff classes (an enterprise's
+  流动接触岗位 staff, or the rest: one R1 rule applies to a whole class at any moment) and each roster
+  entry's spans under its class's integer id, so the R1/R2 counts at any as_of are one filtered scan
+  grouped by that id (staff_testing), not a join of 3 M staff with their samples.
 - `raw.testing_days` holds each enterprise's R1/R2 counts on each day, judged at 24:00 (the
   testing_days macro), so the coverage trend reads 30,000 rows a day instead of judging 3 M staff
   against their samples for every day.
 
-Ingest records what each file changed (`track_rows`, `track_times`) and brings both up to date
+Ingest records what each file changed (`track_rows`, `track_times`) and brings them up to date
 once, at the end of the run (`update`), in the working copy it swaps in only on success: a killed
 load leaves the feeds and the rollups as they were, together.
 """
@@ -24,6 +28,7 @@ _TRACKING = """
 CREATE OR REPLACE TEMP TABLE changed_people (person_key UHUGEINT, since TIMESTAMP);
 CREATE OR REPLACE TEMP TABLE changed_days (since DATE);
 CREATE OR REPLACE TEMP TABLE changed_codes (credit_code VARCHAR);
+CREATE OR REPLACE TEMP TABLE changed_entries (credit_code VARCHAR, person_key UHUGEINT);
 """
 INTERVAL_RULES = ("normal", "mobile", "emergency", "closed_loop")
 # A reader without raw.testing_days (a database loaded before it) or recomputing: no day is rolled up.
@@ -36,6 +41,42 @@ NO_TESTING_DAYS = {
     "stg_testing_days_range": "CREATE OR REPLACE VIEW stg_testing_days_range AS "
                               "SELECT NULL::DATE AS first_day, NULL::DATE AS last_day WHERE false",
 }
+# A reader without raw.staff_classes / raw.staff_spans (a database loaded before them) or recomputing:
+# the same rows from the roster and the spans, per query.
+STAFF_FROM_ROSTER = {
+    "stg_staff_classes": "CREATE OR REPLACE VIEW stg_staff_classes AS "
+                         "SELECT CAST(row_number() OVER (ORDER BY credit_code, is_mobile_job) AS INTEGER) AS class_id, "
+                         "credit_code, is_mobile_job AS is_mobile, count(*) AS count_employees "
+                         "FROM stg_employees GROUP BY credit_code, is_mobile_job",
+    "stg_staff_spans": "CREATE OR REPLACE VIEW stg_staff_spans AS "
+                       "SELECT c.class_id, s.sampled_at, s.next_sampled_at FROM stg_employees AS e "
+                       "JOIN stg_staff_classes AS c ON c.credit_code = e.credit_code AND c.is_mobile = e.is_mobile_job "
+                       "JOIN stg_test_spans AS s ON s.person_key = e.person_key",
+}
+
+# raw.staff_classes from the roster, each class keeping its id (new ones numbered after the last).
+_CLASSES = """
+CREATE OR REPLACE TEMP TABLE classes_now AS
+WITH now AS (
+    SELECT credit_code, is_mobile_job AS is_mobile, count(*) AS count_employees
+    FROM stg_employees GROUP BY credit_code, is_mobile_job
+)
+SELECT coalesce(c.class_id, (SELECT coalesce(max(class_id), 0) FROM raw.staff_classes)
+                + CAST(row_number() OVER (PARTITION BY c.class_id IS NULL ORDER BY credit_code, is_mobile) AS INTEGER))
+           AS class_id,
+       credit_code, is_mobile, n.count_employees
+FROM now AS n LEFT JOIN raw.staff_classes AS c USING (credit_code, is_mobile);
+DELETE FROM raw.staff_classes;
+INSERT INTO raw.staff_classes SELECT * FROM classes_now;
+"""
+# raw.staff_spans' rows for the spans in raw.test_spans that match `where` (on s, or a `join`ed table).
+_STAFF_SPANS = """
+INSERT INTO raw.staff_spans
+SELECT c.class_id, s.person_key, s.sampled_at, s.next_sampled_at
+FROM raw.test_spans AS s {join}
+JOIN stg_employees AS e ON e.person_key = s.person_key
+JOIN raw.staff_classes AS c ON c.credit_code = e.credit_code AND c.is_mobile = e.is_mobile_job
+WHERE {where} {order}"""
 
 # The spans of the samples in raw.tests that match `where` (a condition on t), from scratch; `plus`
 # adds (person_key, sampled_at, result, tube) rows already resolved, at times none of those samples have.
@@ -61,20 +102,38 @@ def rebuild_test_spans(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"INSERT INTO raw.test_spans {spans_sql()}")
 
 
+def rebuild_staff(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute raw.staff_classes and raw.staff_spans from the roster and raw.test_spans (needs the views)."""
+    con.execute("DELETE FROM raw.staff_spans; DELETE FROM raw.staff_classes")
+    con.execute(_CLASSES)
+    con.execute(_STAFF_SPANS.format(join="", where="true", order="ORDER BY s.next_sampled_at NULLS LAST"))
+
+
 def rebuild(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
-    """Recompute both rollups from the raw feeds (bench: the rollups as they stood before a day)."""
+    """Recompute every rollup from the raw feeds (bench: the rollups as they stood before a day)."""
+    from . import db
+
+    db.create_rule_views(con, s)
     rebuild_test_spans(con)
+    rebuild_staff(con)
     con.execute("DELETE FROM raw.testing_days_range")
     start_tracking(con)
     update_testing_days(con, s)
 
 
-def ensure_test_spans(con: duckdb.DuckDBPyConnection) -> None:
-    """Build the rollup on a database loaded before it existed (its table was just created empty)."""
-    [(empty, tested)] = con.execute("SELECT NOT EXISTS (SELECT 1 FROM raw.test_spans), "
-                                    "EXISTS (SELECT 1 FROM raw.tests)").fetchall()
-    if empty and tested:
+def ensure(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
+    """Build the per-person rollups on a database loaded before they existed (their tables were just
+    created empty). testing_days needs nothing here: update() finds its range missing."""
+    from . import db
+
+    [(no_spans, tested, no_classes, staffed)] = con.execute(
+        "SELECT NOT EXISTS (SELECT 1 FROM raw.test_spans), EXISTS (SELECT 1 FROM raw.tests), "
+        "NOT EXISTS (SELECT 1 FROM raw.staff_classes), EXISTS (SELECT 1 FROM raw.employees)").fetchall()
+    if no_spans and tested:
         rebuild_test_spans(con)
+    if no_classes and staffed:
+        db.create_rule_views(con, s)
+        rebuild_staff(con)
 
 
 def start_tracking(con: duckdb.DuckDBPyConnection) -> None:
@@ -87,9 +146,11 @@ def track_rows(con: duckdb.DuckDBPyConnection, table: str, batch: str, columns: 
     that is new or differs changes its enterprise's counts on every day."""
     if table in ("enterprises", "employees"):
         cols = ", ".join(columns)
-        con.execute(f"INSERT INTO changed_codes SELECT DISTINCT credit_code FROM ("
-                    f"SELECT {cols} FROM {batch} EXCEPT SELECT {cols} FROM raw.{table} "
-                    f"WHERE credit_code IN (SELECT credit_code FROM {batch}))")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE changed_rows AS SELECT {cols} FROM {batch} "
+                    f"EXCEPT SELECT {cols} FROM raw.{table} WHERE credit_code IN (SELECT credit_code FROM {batch})")
+        con.execute("INSERT INTO changed_codes SELECT DISTINCT credit_code FROM changed_rows")
+        if table == "employees":
+            con.execute("INSERT INTO changed_entries SELECT credit_code, person_key FROM changed_rows")
 
 
 def track_times(con: duckdb.DuckDBPyConnection, table: str, batch: str, since) -> None:
@@ -103,12 +164,36 @@ def track_times(con: duckdb.DuckDBPyConnection, table: str, batch: str, since) -
 
 
 def update(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
-    """End a run: bring both rollups up to date with what was tracked."""
-    update_test_spans(con)
+    """End a run: bring every rollup up to date with what was tracked."""
+    from . import db
+
+    db.create_rule_views(con, s)
+    spans_changed = update_test_spans(con)
+    update_staff(con, spans_changed)
     update_testing_days(con, s)
 
 
-def update_test_spans(con: duckdb.DuckDBPyConnection) -> None:
+def update_staff(con: duckdb.DuckDBPyConnection, spans_changed: bool) -> None:
+    """Bring raw.staff_classes and raw.staff_spans up to date: the spans update_test_spans just
+    recomputed (`span_from`), then every span of a person on a roster entry that is new or changed
+    (each enterprise's staff class rows of those people are replaced whole)."""
+    [(entries,)] = con.execute("SELECT count(*) FROM changed_entries").fetchall()
+    if entries:
+        con.execute(_CLASSES)
+    if spans_changed:
+        con.execute("""DELETE FROM raw.staff_spans AS x USING span_from AS f
+            WHERE x.person_key = f.person_key AND x.sampled_at >= f.start_at""")
+        con.execute(_STAFF_SPANS.format(join="JOIN span_from AS f ON f.person_key = s.person_key",
+                                        where="s.sampled_at >= f.start_at", order=""))
+    if entries:
+        entry = ("{s}person_key IN (SELECT person_key FROM changed_entries) AND {c}class_id IN "
+                 "(SELECT class_id FROM raw.staff_classes WHERE credit_code IN (SELECT credit_code FROM changed_entries))")
+        con.execute(f"DELETE FROM raw.staff_spans WHERE {entry.format(s='', c='')}")
+        con.execute(_STAFF_SPANS.format(join="", where=entry.format(s="s.", c="c."), order=""))
+    con.execute("DELETE FROM changed_entries")
+
+
+def update_test_spans(con: duckdb.DuckDBPyConnection) -> bool:
     """Bring the spans of the people in changed_people up to date after tests at or after each
     one's `since` were inserted or changed.
 
@@ -118,7 +203,7 @@ def update_test_spans(con: duckdb.DuckDBPyConnection) -> None:
     """
     [(lo,)] = con.execute("SELECT min(since) FROM changed_people").fetchall()
     if lo is None:
-        return  # no tests changed
+        return False  # no tests changed
     # The suffix: spans whose next sample is at or after `since`, or that are the latest; and never
     # later than `since` (someone whose every earlier sample is later than the new ones).
     con.execute("""CREATE OR REPLACE TEMP TABLE span_from AS
@@ -140,6 +225,7 @@ def update_test_spans(con: duckdb.DuckDBPyConnection) -> None:
         "t.sampled_at >= f.since AND t.sampled_at >= ?", "JOIN span_from AS f ON f.person_key = t.person_key",
         "SELECT * FROM span_keep"), [lo])
     con.execute("DELETE FROM changed_people")
+    return True
 
 
 def _intervals(s: Settings) -> list[float | None]:
@@ -157,9 +243,8 @@ def update_testing_days(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
     """Bring raw.testing_days to the days from the first to the last sample's date: recompute the days
     on and after the earliest changed test or report (a sample or report counts from its date on),
     the days the range gained, and every day of an enterprise whose registry row or roster changed.
-    Everything, when the range is new or the R1 intervals differ from those it was computed with."""
-    from . import db
-
+    Everything, when the range is new or the R1 intervals differ from those it was computed with.
+    Needs the views (db.create_rule_views)."""
     [(first, last)] = con.execute("SELECT CAST(min(sampled_at) AS DATE), CAST(max(sampled_at) AS DATE) "
                                   "FROM raw.test_spans").fetchall()
     old = con.execute("SELECT first_day, last_day, normal_hours, mobile_hours, emergency_hours, closed_loop_hours "
@@ -181,7 +266,6 @@ def update_testing_days(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
         old_first = redo_from = first
     gained_before = (first, min(last, old_first - day, redo_from - day))  # days the range gained before
     kept = (max(first, old_first), redo_from - day)                       # only changed enterprises redone
-    db.create_rule_views(con, s)
     con.execute("DELETE FROM raw.testing_days WHERE day < ? OR day > ? OR day >= ? OR day <= ?",
                 [first, last, redo_from, gained_before[1]])
     if codes and kept[0] <= kept[1]:

@@ -26,11 +26,49 @@ SELECT person_key, max(sampled_at) AS last_sampled_at,
 FROM raw.tests WHERE sampled_at <= ? GROUP BY person_key"""
 
 
+def differ(con, kept: str, fresh: str) -> int:
+    """Rows in `kept` and not in `fresh`, plus the reverse (0 also when both are empty)."""
+    return con.execute(f"""SELECT (SELECT count(*) FROM ({kept} EXCEPT ALL {fresh}))
+                                + (SELECT count(*) FROM ({fresh} EXCEPT ALL {kept}))""").fetchone()[0]
+
+
 def spans_differ(con) -> int:
-    """Rows in the rollup and not in the recomputation, plus the reverse."""
+    """raw.test_spans, raw.staff_classes and raw.staff_spans against a recomputation from the raw
+    tests and roster (rows in one and not the other), plus any class id used twice."""
     fresh = rollups.spans_sql()
-    return con.execute(f"""SELECT (SELECT count(*) FROM (SELECT * FROM raw.test_spans EXCEPT ALL {fresh}))
-                                + (SELECT count(*) FROM ({fresh} EXCEPT ALL SELECT * FROM raw.test_spans))""").fetchone()[0]
+    return (differ(con, "SELECT * FROM raw.test_spans", fresh)
+            + differ(con, "SELECT credit_code, is_mobile, count_employees FROM raw.staff_classes",
+                     "SELECT credit_code, is_mobile_job, count(*) FROM stg_employees GROUP BY ALL")
+            + differ(con, "SELECT c.credit_code, c.is_mobile, x.person_key, x.sampled_at, x.next_sampled_at "
+                          "FROM raw.staff_spans AS x JOIN raw.staff_classes AS c USING (class_id)",
+                     f"SELECT e.credit_code, e.is_mobile_job, s.person_key, s.sampled_at, s.next_sampled_at "
+                     f"FROM stg_employees AS e JOIN ({fresh}) AS s USING (person_key)")
+            + con.execute("SELECT count(*) - count(DISTINCT class_id) FROM raw.staff_classes").fetchone()[0])
+
+
+# Per enterprise at as_of, counted over employee_status's person rows (what enterprise_testing gave
+# before the staff classes): enterprise_testing, read through staff_testing, must give the same.
+BY_PERSON = """
+SELECT credit_code, count(*), count(*) FILTER (WHERE is_within_interval), count(*) FILTER (WHERE is_overdue),
+       count(*) FILTER (WHERE is_never_tested), max(hours_since_sample) FILTER (WHERE is_overdue),
+       max(due_at) FILTER (WHERE is_overdue)
+FROM employee_status(?) GROUP BY credit_code"""
+
+
+def assert_classes_count_people(con, as_of) -> int:
+    """enterprise_testing (per staff class, from raw.staff_spans) equals employee_status (per person) at
+    as_of; the number of enterprises with staff compared."""
+    people = sorted(con.execute(BY_PERSON, [as_of]).fetchall())
+    classes = sorted(con.execute(
+        "SELECT credit_code, count_employees, count_within_interval, count_overdue, count_never_tested, "
+        "max_hours_since_sample, last_due_at FROM enterprise_testing(?) WHERE count_employees > 0",
+        [as_of]).fetchall())
+    assert classes == people, as_of
+    rules = con.execute("SELECT interval_rule_code, count(*), count(*) FILTER (WHERE is_overdue) "
+                        "FROM employee_status(?) GROUP BY ALL ORDER BY 1", [as_of]).fetchall()
+    assert con.execute("SELECT interval_rule_code, sum(count_employees), sum(count_overdue) "
+                       "FROM staff_testing(?) GROUP BY ALL ORDER BY 1", [as_of]).fetchall() == rules, as_of
+    return len(people)
 
 
 def days_differ(con) -> int:
@@ -117,8 +155,15 @@ def test_late_samples_moved_samples_and_ties_update_the_spans_like_a_recomputati
     r = db.connect(s.db_path, s)
     con = r.cursor()
     for as_of in ("2022-06-01 07:59:59", "2022-06-01 08:00:00", "2022-06-02 08:59:59", "2022-06-02 09:00:00",
-                  "2022-06-03 07:30:00", "2022-06-03 08:00:00", "2022-06-03 09:00:00", "2022-06-05 00:00:00"):
+                  "2022-06-03 07:30:00", "2022-06-03 08:00:00", "2022-06-03 09:00:00", "2022-06-05 00:00:00",
+                  # P1's 06-03 09:00 sample at the end of its 48 h, and a microsecond later
+                  "2022-06-05 09:00:00", "2022-06-05 09:00:00.000001"):
         assert last_samples(con, as_of) == reference(con, as_of), as_of
+        assert assert_classes_count_people(con, as_of) >= 1, as_of  # E2 leaves on 06-05
+    # P1 (E1's only staff) turns overdue only after exactly 48 h
+    assert [con.execute("SELECT count_within_interval, count_overdue FROM enterprise_testing(?) WHERE credit_code = ?",
+                        [t, E1]).fetchall() for t in ("2022-06-05 09:00:00", "2022-06-05 09:00:00.000001")] == [
+        [(1, 0)], [(0, 1)]]
     by_p1 = con.execute("SELECT last_sampled_at, last_result FROM employee_status('2022-06-03 08:30:00') "
                         "WHERE job_type = '普通岗位'").fetchall()
     assert by_p1 == [(dt.datetime(2022, 6, 3, 7), "阳性")]  # the moved sample, not the old 08:00 one
@@ -129,7 +174,7 @@ def day_rows(s, code) -> dict:
     """day → (count_employees, count_within_base, count_within_emergency, is_closed_loop) of one enterprise."""
     r = db.connect(s.db_path, s)
     try:
-        assert days_differ(r.cursor()) == 0
+        assert days_differ(r.cursor()) == 0 and spans_differ(r.cursor()) == 0
         return {str(d): tuple(v) for d, *v in r.cursor().execute(
             "SELECT day, count_employees, count_within_base, count_within_emergency, is_closed_loop "
             "FROM raw.testing_days WHERE credit_code = ? ORDER BY day", [code]).fetchall()}
@@ -174,6 +219,18 @@ def test_testing_days_follow_every_feed_they_read_and_app_switches(tmp_path, s):
     ingest.ingest_paths([write_feed(tmp_path / "roster2.csv", "roster",
                                     [dict(id_number=P3, name="钱七", credit_code=E1, job_type="普通岗位")])], s.db_path, s)
     assert {d: v[:2] for d, v in day_rows(s, E1).items()} == {f"2022-06-0{i}": (2, 1) for i in range(1, 6)}
+    # P3 is tested, then moves to a 流动接触岗位: the entry's spans move to E1's other staff class.
+    load(tmp_path, s, "t3.csv", [sample("C1", P3, sampled_at="2022-06-05 20:00:00")])
+    ingest.ingest_paths([write_feed(tmp_path / "roster3.csv", "roster",
+                                    [dict(id_number=P3, name="钱七", credit_code=E1, job_type="流动接触岗位")])], s.db_path, s)
+    assert day_rows(s, E1)["2022-06-05"][:2] == (2, 2)
+    r = db.connect(s.db_path, s)
+    assert r.cursor().execute(
+        "SELECT c.is_mobile, c.count_employees, count(x.class_id) FROM raw.staff_classes AS c "
+        "LEFT JOIN raw.staff_spans AS x USING (class_id) WHERE c.credit_code = ? GROUP BY ALL ORDER BY 1",
+        [E1]).fetchall() == [(False, 1, 3), (True, 1, 1)]
+    assert assert_classes_count_people(r.cursor(), "2022-06-05 21:00:00") == 1  # E1 (E2 left on 06-05)
+    r.close()
     # A 闭环生产 report dated 06-03 puts E1 on 24 h from that day: P1 is 40 h old at 06-04 24:00.
     ingest.ingest_paths([write_feed(tmp_path / "prod.csv", "production",
                                     [dict(credit_code=E1, report_date="2022-06-03", status="闭环生产")])], s.db_path, s)
@@ -240,6 +297,7 @@ def test_loading_in_parts_and_out_of_order_matches_the_recomputation(loaded_in_p
         expected = reference(a, as_of)
         assert len(expected) > 1000
         assert last_samples(a, as_of) == expected
+        assert assert_classes_count_people(a, as_of) > 50
         assert queries.metrics(a, as_of) == queries.metrics(b, as_of)
         for scope in ({}, {"county": "411322"}):
             got = queries.coverage_trend(a, as_of.date() - dt.timedelta(days=13), as_of.date(), as_of, **scope)
@@ -254,7 +312,8 @@ def test_a_database_from_before_the_rollup_still_reads_right_and_the_next_load_b
     old = tmp_path / "old.duckdb"
     shutil.copyfile(demo_db.db_path, old)
     w = duckdb.connect(str(old))
-    w.execute("DROP TABLE test_spans; DROP TABLE testing_days; DROP TABLE testing_days_range")
+    w.execute("DROP TABLE test_spans; DROP TABLE testing_days; DROP TABLE testing_days_range; "
+              "DROP TABLE staff_classes; DROP TABLE staff_spans")
     w.close()
     s = Settings(db_path=old, demo_dir=demo_db.demo_dir)
     whole = db.connect(demo_db.db_path, demo_db)
@@ -268,6 +327,7 @@ def test_a_database_from_before_the_rollup_still_reads_right_and_the_next_load_b
     ingest.ingest_paths([], old, s)  # any load, even of nothing, builds the rollup
     after = db.connect(old, s)
     assert after.cursor().execute("SELECT count(*) FROM raw.test_spans").fetchone()[0] > 0
+    assert after.cursor().execute("SELECT count(*) FROM raw.staff_spans").fetchone()[0] > 0
     assert spans_differ(after.cursor()) == 0 and days_differ(after.cursor()) == 0
     assert after.cursor().execute("SELECT count(*) FROM raw.testing_days").fetchone()[0] > 0
     assert queries.metrics(after.cursor(), t) == queries.metrics(whole.cursor(), t)

@@ -4,24 +4,17 @@
 --   阳性 (R15, one per positive sample)     positive_cases                    at 采样时间
 --   复核超时 (R8, one per pool sample)      recheck_obligations.is_over_limit at the recheck due time
 --   红黄码进入 (R4, one per scan)           red_yellow_scans                  at 扫码时间
---   超时未检 (R2, one per enterprise)       employee_status.is_overdue        when its latest one fell due
+--   超时未检 (R2, one per enterprise)       enterprise_testing.count_overdue  when its latest one fell due
 --   停产超时 (R9, one per episode)          shutdown_episodes.is_alert        the day the limit was passed
 --   诉求逾期 (R11, one per issue)           issue_status.is_overdue           at the deadline
 -- severity: 1 = a cluster (the top alert); 2 = a positive, a red code, a missed recheck; 3 = the rest.
 -- detail is what a reader sees: ID numbers appear masked only (id_masked).
 CREATE OR REPLACE MACRO sentinel_alerts(as_of) AS TABLE
 WITH overdue AS (
-    -- grouped by the scope columns too (one value per enterprise), so a scope filter on the result
-    -- reaches employee_status instead of the whole province being computed first
-    SELECT
-        credit_code, enterprise_name, county_code, county_name, city_code, city_name, sector,
-        count(*) AS count_overdue,
-        count(*) FILTER (WHERE is_never_tested) AS count_never_tested,
-        max(hours_since_sample) AS max_hours_since_sample,
-        max(due_at) AS last_due_at
-    FROM employee_status(as_of)
-    WHERE is_overdue
-    GROUP BY credit_code, enterprise_name, county_code, county_name, city_code, city_name, sector
+    SELECT credit_code, enterprise_name, county_code, county_name, city_code, city_name, sector,
+           count_overdue, count_never_tested, max_hours_since_sample, last_due_at
+    FROM enterprise_testing(as_of)
+    WHERE count_overdue > 0
 )
 SELECT last_positive_at AS alert_at, 1 AS severity, '聚集性疫情' AS kind, 'R15' AS rule, credit_code AS ref,
        credit_code, enterprise_name, county_code, county_name, city_code, city_name, sector,

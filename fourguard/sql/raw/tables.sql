@@ -168,6 +168,29 @@ CREATE TABLE IF NOT EXISTS test_spans (
     next_sampled_at TIMESTAMP
 );
 
+-- Rollup, maintained with test_spans (fourguard/rollups.py): the roster in staff classes, one per
+-- enterprise and job kind (流动接触岗位 or not), each with a stable integer id and its number of roster
+-- entries. Every R1 interval rule is the same for a whole class at any moment.
+-- key: credit_code, is_mobile (and class_id)
+CREATE TABLE IF NOT EXISTS staff_classes (
+    class_id INTEGER NOT NULL,
+    credit_code VARCHAR NOT NULL,
+    is_mobile BOOLEAN NOT NULL,
+    count_employees BIGINT NOT NULL
+);
+
+-- Rollup, maintained with test_spans: each roster entry's spans under its staff class, so the R1/R2
+-- counts at any time are one filtered scan grouped by an integer (staff_testing in sql/metrics),
+-- not a join of 3 M staff with their samples. Kept roughly in next_sampled_at order (each load appends
+-- the latest spans), so the zone maps skip the spans that ended before as_of.
+-- key: class_id, person_key, sampled_at
+CREATE TABLE IF NOT EXISTS staff_spans (
+    class_id INTEGER NOT NULL,
+    person_key UHUGEINT NOT NULL,
+    sampled_at TIMESTAMP NOT NULL,
+    next_sampled_at TIMESTAMP
+);
+
 -- Rollup, maintained by ingest at the end of each run (fourguard/rollups.py): the R1/R2 counts of
 -- each enterprise on each day from the first to the last sample's date, judged at the day's 24:00
 -- (testing_days in sql/metrics), with the county state left open: count_within_emergency is the count
