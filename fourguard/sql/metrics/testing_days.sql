@@ -9,15 +9,17 @@
 -- interval of 常态 / 流动岗位 / 闭环生产 (count_within_base); count_within_emergency adds 县区应急, for
 -- the reader to pick by the county's state at check_at, which app switches can change at any time.
 -- A person is within when the sample in force at check_at (its span holds check_at) is no older than
--- the interval, both ends inclusive.
+-- the interval, both ends inclusive. Read per staff class (stg_staff_spans), as staff_testing does.
 CREATE OR REPLACE MACRO testing_days(start_on, end_on, as_of, county, city, sector, codes) AS TABLE
-WITH checks AS (
-    SELECT day, check_at FROM check_times(start_on, end_on, as_of)
-),
-longest AS (
+WITH longest AS (
     SELECT hours_to_interval(greatest(normal_interval_hours, mobile_interval_hours, emergency_interval_hours,
                                       closed_loop_interval_hours)) AS span_max
     FROM stg_settings
+),
+checks AS (
+    -- with the oldest sample any interval could still count at the check
+    SELECT c.day, c.check_at, c.check_at - l.span_max AS oldest_at
+    FROM check_times(start_on, end_on, as_of) AS c CROSS JOIN longest AS l
 ),
 scoped AS (
     SELECT w.credit_code FROM stg_enterprises AS w
@@ -26,11 +28,21 @@ scoped AS (
       AND (codes IS NULL OR w.credit_code IN (SELECT unnest(CAST(codes AS VARCHAR[]))))
 ),
 reports AS (
-    -- each report holds from its date until the next one (later reports cannot matter)
+    -- each report holds from its date until the next one: the latest on or before the first day, and
+    -- those after it (later reports cannot matter)
     SELECT credit_code, report_date, status,
            lead(report_date) OVER (PARTITION BY credit_code ORDER BY report_date) AS next_report_date
-    FROM stg_production
-    WHERE report_date <= CAST(end_on AS DATE) AND credit_code IN (SELECT credit_code FROM scoped)
+    FROM (
+        SELECT credit_code, max(report_date) AS report_date, arg_max(status, report_date) AS status
+        FROM stg_production
+        WHERE report_date <= (SELECT min(day) FROM checks) AND credit_code IN (SELECT credit_code FROM scoped)
+        GROUP BY credit_code
+        UNION ALL
+        SELECT credit_code, report_date, status
+        FROM stg_production
+        WHERE report_date > (SELECT min(day) FROM checks) AND report_date <= CAST(end_on AS DATE)
+          AND credit_code IN (SELECT credit_code FROM scoped)
+    )
 ),
 enterprises AS (
     SELECT
@@ -44,45 +56,50 @@ enterprises AS (
      AND (p.next_report_date IS NULL OR p.next_report_date > c.day)
     WHERE w.credit_code IN (SELECT credit_code FROM scoped)
 ),
-roster AS (
-    SELECT e.credit_code, e.person_key, e.is_mobile_job
-    FROM stg_employees AS e
-    WHERE e.credit_code IN (SELECT credit_code FROM scoped)
+classes AS (
+    SELECT c.class_id, c.credit_code, c.is_mobile, c.count_employees
+    FROM stg_staff_classes AS c
+    WHERE c.credit_code IN (SELECT credit_code FROM scoped)
 ),
 headcounts AS (
-    SELECT credit_code, count(*) AS count_employees FROM roster GROUP BY credit_code
+    SELECT credit_code, CAST(sum(count_employees) AS BIGINT) AS count_employees FROM classes GROUP BY credit_code
+),
+rules AS (
+    -- each staff class on each day its enterprise is whitelisted: the oldest sample in time at the check
+    SELECT
+        x.day, c.class_id, x.credit_code,
+        x.check_at - hours_to_interval(least(
+            st.normal_interval_hours,
+            CASE WHEN c.is_mobile THEN st.mobile_interval_hours END,
+            CASE WHEN x.is_closed_loop THEN st.closed_loop_interval_hours END)) AS base_from,
+        x.check_at - hours_to_interval(least(
+            st.normal_interval_hours,
+            CASE WHEN c.is_mobile THEN st.mobile_interval_hours END,
+            CASE WHEN x.is_closed_loop THEN st.closed_loop_interval_hours END,
+            st.emergency_interval_hours)) AS emergency_from
+    FROM enterprises AS x
+    JOIN classes AS c ON c.credit_code = x.credit_code
+    CROSS JOIN stg_settings AS st
 ),
 in_force AS (
     -- the sample in force at each check (its span holds check_at), if it could still be in time
-    SELECT r.credit_code, r.is_mobile_job, c.day, s.sampled_at, c.check_at
+    SELECT s.class_id, c.day, s.sampled_at
     FROM (
-        SELECT s.person_key, s.sampled_at, coalesce(s.next_sampled_at, 'infinity'::TIMESTAMP) AS next_sampled_at
-        FROM stg_test_spans AS s
-        CROSS JOIN longest AS l
-        WHERE s.sampled_at >= CAST(CAST(start_on AS DATE) AS TIMESTAMP) - l.span_max
-          AND s.sampled_at <= CAST(as_of AS TIMESTAMP)
+        SELECT s.class_id, s.sampled_at, coalesce(s.next_sampled_at, 'infinity'::TIMESTAMP) AS next_sampled_at
+        FROM stg_staff_spans AS s
+        WHERE s.sampled_at >= (SELECT min(oldest_at) FROM checks) AND s.sampled_at <= CAST(as_of AS TIMESTAMP)
     ) AS s
-    JOIN roster AS r ON r.person_key = s.person_key
-    CROSS JOIN longest AS l
     JOIN checks AS c
-      ON s.sampled_at <= c.check_at AND s.next_sampled_at > c.check_at AND s.sampled_at >= c.check_at - l.span_max
+      ON s.sampled_at <= c.check_at AND s.next_sampled_at > c.check_at AND s.sampled_at >= c.oldest_at
 ),
 judged AS (
     SELECT
-        x.day, x.credit_code,
-        count(*) FILTER (WHERE f.sampled_at >= x.check_at - hours_to_interval(least(
-            st.normal_interval_hours,
-            CASE WHEN f.is_mobile_job THEN st.mobile_interval_hours END,
-            CASE WHEN x.is_closed_loop THEN st.closed_loop_interval_hours END))) AS count_within_base,
-        count(*) FILTER (WHERE f.sampled_at >= x.check_at - hours_to_interval(least(
-            st.normal_interval_hours,
-            CASE WHEN f.is_mobile_job THEN st.mobile_interval_hours END,
-            CASE WHEN x.is_closed_loop THEN st.closed_loop_interval_hours END,
-            st.emergency_interval_hours))) AS count_within_emergency
+        r.day, r.credit_code,
+        count(*) FILTER (WHERE f.sampled_at >= r.base_from) AS count_within_base,
+        count(*) FILTER (WHERE f.sampled_at >= r.emergency_from) AS count_within_emergency
     FROM in_force AS f
-    JOIN enterprises AS x ON x.day = f.day AND x.credit_code = f.credit_code
-    CROSS JOIN stg_settings AS st
-    GROUP BY x.day, x.credit_code
+    JOIN rules AS r ON r.day = f.day AND r.class_id = f.class_id
+    GROUP BY r.day, r.credit_code
 )
 SELECT
     x.day, x.check_at, x.credit_code, x.county_code, x.city_code, x.sector, x.is_closed_loop,
