@@ -11,14 +11,14 @@ WITH reports AS (
     -- county/city/sector filter on the result reaches the reports instead of the whole province.
     SELECT
         p.credit_code, w.county_code, w.city_code, w.sector, p.report_date, p.is_shut_down,
-        row_number() OVER (PARTITION BY p.credit_code, w.county_code, w.city_code, w.sector ORDER BY p.report_date)
-          - row_number() OVER (PARTITION BY p.credit_code, w.county_code, w.city_code, w.sector, p.is_shut_down
-                               ORDER BY p.report_date) AS run_id,
-        max(p.report_date) OVER (PARTITION BY p.credit_code, w.county_code, w.city_code, w.sector)
+        -- reports in one run of 停产 share the number of other reports before them
+        count(*) FILTER (WHERE NOT p.is_shut_down) OVER history AS run_id,
+        max(p.report_date) OVER (history ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
             AS latest_report_date
     FROM stg_production AS p
     JOIN whitelist(as_of) AS w ON w.credit_code = p.credit_code
     WHERE p.report_date <= CAST(CAST(as_of AS TIMESTAMP) AS DATE)
+    WINDOW history AS (PARTITION BY p.credit_code, w.county_code, w.city_code, w.sector ORDER BY p.report_date)
 ),
 episodes AS (
     SELECT
