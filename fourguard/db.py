@@ -65,7 +65,9 @@ def _config_tables(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
     con.executemany("INSERT INTO cfg_issue_limits VALUES (?, ?)",
                     [(k, int(v)) for k, v in s.issue_limit_workdays.items()])
     con.execute("CREATE OR REPLACE TABLE cfg_calendar (day DATE, is_workday BOOLEAN)")
-    con.executemany("INSERT INTO cfg_calendar VALUES (?, ?)", workday_calendar())
+    days, workdays = zip(*workday_calendar())  # one statement: executemany took ~1 s for 3,287 rows
+    con.execute("INSERT INTO cfg_calendar SELECT unnest(CAST(? AS DATE[])), unnest(CAST(? AS BOOLEAN[]))",
+                [list(days), list(workdays)])
 
 
 def is_workday(day: dt.date) -> bool:

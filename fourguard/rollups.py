@@ -69,11 +69,12 @@ FROM now AS n LEFT JOIN raw.staff_classes AS c USING (credit_code, is_mobile);
 DELETE FROM raw.staff_classes;
 INSERT INTO raw.staff_classes SELECT * FROM classes_now;
 """
-# raw.staff_spans' rows for the spans in raw.test_spans that match `where` (on s, or a `join`ed table).
+# raw.staff_spans' rows for the spans in `table` (raw.test_spans, or the ones just recomputed) that
+# match `where`.
 _STAFF_SPANS = """
 INSERT INTO raw.staff_spans
 SELECT c.class_id, s.person_key, s.sampled_at, s.next_sampled_at
-FROM raw.test_spans AS s {join}
+FROM {table} AS s
 JOIN stg_employees AS e ON e.person_key = s.person_key
 JOIN raw.staff_classes AS c ON c.credit_code = e.credit_code AND c.is_mobile = e.is_mobile_job
 WHERE {where} {order}"""
@@ -106,7 +107,7 @@ def rebuild_staff(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute raw.staff_classes and raw.staff_spans from the roster and raw.test_spans (needs the views)."""
     con.execute("DELETE FROM raw.staff_spans; DELETE FROM raw.staff_classes")
     con.execute(_CLASSES)
-    con.execute(_STAFF_SPANS.format(join="", where="true", order="ORDER BY s.next_sampled_at NULLS LAST"))
+    con.execute(_STAFF_SPANS.format(table="raw.test_spans", where="true", order="ORDER BY s.next_sampled_at NULLS LAST"))
 
 
 def rebuild(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
@@ -175,21 +176,23 @@ def update(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
 
 def update_staff(con: duckdb.DuckDBPyConnection, spans_changed: bool) -> None:
     """Bring raw.staff_classes and raw.staff_spans up to date: the spans update_test_spans just
-    recomputed (`span_from`), then every span of a person on a roster entry that is new or changed
+    recomputed (`span_from`, `span_new`), then every span of a person on a roster entry that is new or changed
     (each enterprise's staff class rows of those people are replaced whole)."""
     [(entries,)] = con.execute("SELECT count(*) FROM changed_entries").fetchall()
     if entries:
         con.execute(_CLASSES)
     if spans_changed:
+        # A span at or after start_at ends at or after it too (or is the latest): the table's zone
+        # maps on next_sampled_at skip the spans that ended before the earliest start.
         con.execute("""DELETE FROM raw.staff_spans AS x USING span_from AS f
-            WHERE x.person_key = f.person_key AND x.sampled_at >= f.start_at""")
-        con.execute(_STAFF_SPANS.format(join="JOIN span_from AS f ON f.person_key = s.person_key",
-                                        where="s.sampled_at >= f.start_at", order=""))
+            WHERE x.person_key = f.person_key AND x.sampled_at >= f.start_at
+              AND (x.next_sampled_at IS NULL OR x.next_sampled_at >= (SELECT min(start_at) FROM span_from))""")
+        con.execute(_STAFF_SPANS.format(table="span_new", where="true", order=""))
     if entries:
         entry = ("{s}person_key IN (SELECT person_key FROM changed_entries) AND {c}class_id IN "
                  "(SELECT class_id FROM raw.staff_classes WHERE credit_code IN (SELECT credit_code FROM changed_entries))")
         con.execute(f"DELETE FROM raw.staff_spans WHERE {entry.format(s='', c='')}")
-        con.execute(_STAFF_SPANS.format(join="", where=entry.format(s="s.", c="c."), order=""))
+        con.execute(_STAFF_SPANS.format(table="raw.test_spans", where=entry.format(s="s.", c="c."), order=""))
     con.execute("DELETE FROM changed_entries")
 
 
@@ -221,9 +224,10 @@ def update_test_spans(con: duckdb.DuckDBPyConnection) -> bool:
           ON s.person_key = f.person_key AND s.sampled_at >= f.start_at AND s.sampled_at < f.since""")
     con.execute("""DELETE FROM raw.test_spans AS s USING span_from AS f
         WHERE s.person_key = f.person_key AND s.sampled_at >= f.start_at""")
-    con.execute("INSERT INTO raw.test_spans " + spans_sql(
+    con.execute("CREATE OR REPLACE TEMP TABLE span_new AS " + spans_sql(
         "t.sampled_at >= f.since AND t.sampled_at >= ?", "JOIN span_from AS f ON f.person_key = t.person_key",
         "SELECT * FROM span_keep"), [lo])
+    con.execute("INSERT INTO raw.test_spans SELECT * FROM span_new")
     con.execute("DELETE FROM changed_people")
     return True
 
