@@ -278,11 +278,43 @@ def place_code_summary(con, as_of, county=None, city=None, sector=None) -> dict:
     listed, registered, gaps = _run(con, "SELECT coalesce(sum(count_places), 0), coalesce(sum(count_coded), 0), "
                                          f"count(*) FILTER (WHERE has_gap) FROM place_coverage($as_of) WHERE {SCOPE}",
                                     p).fetchone()
-    active, red_yellow = _run(con, "SELECT count(*) FILTER (WHERE is_active), coalesce(sum(count_red_yellow_24h), 0) "
-                                   f"FROM place_activity($as_of) WHERE {SCOPE}", p).fetchone()
     return {"listed": _int(listed), "registered": _int(registered), "coverage_rate": _rate(registered, listed),
-            "active_24h": _int(active), "red_yellow_scans_24h": _int(red_yellow),
-            "enterprises_with_gap": _int(gaps)}
+            **place_activity_figures(con, as_of, county, city, sector), "enterprises_with_gap": _int(gaps)}
+
+
+def place_activity_figures(con, as_of, county=None, city=None, sector=None) -> dict:
+    """{active_24h, red_yellow_scans_24h}: coded places scanned in the last 24 h, and 红/黄码 scans there."""
+    active, red_yellow = _run(con, "SELECT count(*) FILTER (WHERE is_active), coalesce(sum(count_red_yellow_24h), 0) "
+                                   f"FROM place_activity($as_of) WHERE {SCOPE}",
+                              _params(as_of, county, city, sector)).fetchone()
+    return {"active_24h": _int(active), "red_yellow_scans_24h": _int(red_yellow)}
+
+
+def testing_figures(con, as_of, county=None, city=None, sector=None) -> dict:
+    """metrics()' whitelist and R1/R2 figures: enterprises, employees, within interval, rate, overdue."""
+    p = _params(as_of, county, city, sector)
+    enterprises = _run(con, f"SELECT count(*) FROM whitelist($as_of) WHERE {SCOPE}", p).fetchone()[0]
+    by_county = coverage(con, as_of, "county", county, city, sector)
+    employees = int(by_county["count_employees"].sum())
+    tested = int(by_county["count_within_interval"].sum())
+    return {
+        "enterprises": enterprises,
+        "employees": employees,
+        "tested_in_interval": tested,
+        "coverage_rate": _rate(tested, employees),
+        "overdue_employees": int(by_county["count_overdue"].sum()),
+        "overdue_by_county": {row.county_code: int(row.count_overdue) for row in by_county.itertuples()},
+    }
+
+
+def positive_figures(con, as_of, county=None, city=None, sector=None) -> dict:
+    """metrics()' R15 figures: people with a positive single tube, and clusters."""
+    p = _params(as_of, county, city, sector)
+    positives, = _run(con, f"SELECT count(DISTINCT person_key) FROM positive_cases($as_of) WHERE {SCOPE}",
+                      p).fetchone()
+    clusters, = _run(con, f"SELECT count(*) FROM enterprise_positives($as_of) WHERE {SCOPE} AND is_cluster",
+                     p).fetchone()
+    return {"positives": positives, "clusters": clusters}
 
 
 def metrics(con, as_of: dt.datetime, county: str | None = None, city: str | None = None,
@@ -290,14 +322,6 @@ def metrics(con, as_of: dt.datetime, county: str | None = None, city: str | None
     """The one-screen summary at as_of for the province, a city or a county (keys: docs/metrics.md)."""
     t = as_of_time(as_of)
     p = _params(t, county, city, sector)
-    enterprises = _run(con, f"SELECT count(*) FROM whitelist($as_of) WHERE {SCOPE}", p).fetchone()[0]
-    by_county = coverage(con, t, "county", county, city, sector)
-    employees = int(by_county["count_employees"].sum())
-    tested = int(by_county["count_within_interval"].sum())
-    positives, = _run(con, f"SELECT count(DISTINCT person_key) FROM positive_cases($as_of) WHERE {SCOPE}",
-                      p).fetchone()
-    clusters, = _run(con, f"SELECT count(*) FROM enterprise_positives($as_of) WHERE {SCOPE} AND is_cluster",
-                     p).fetchone()
     rechecks, = _run(con, "SELECT count(DISTINCT (person_key, pool_sample_id)) "
                           f"FROM recheck_obligations($as_of) WHERE {SCOPE} AND is_over_limit", p).fetchone()
     shutdowns, = _run(con, "SELECT count(DISTINCT credit_code) "
@@ -308,15 +332,9 @@ def metrics(con, as_of: dt.datetime, county: str | None = None, city: str | None
     return {
         "as_of": t.isoformat(timespec="seconds"),
         "scope": {"county": county, "city": city, **({"sector": sector} if sector else {})},
-        "enterprises": enterprises,
-        "employees": employees,
-        "tested_in_interval": tested,
-        "coverage_rate": _rate(tested, employees),
-        "overdue_employees": int(by_county["count_overdue"].sum()),
-        "overdue_by_county": {row.county_code: int(row.count_overdue) for row in by_county.itertuples()},
+        **testing_figures(con, t, county, city, sector),
         "quarantined_rows": quarantined_rows(con),
-        "positives": positives,
-        "clusters": clusters,
+        **positive_figures(con, t, county, city, sector),
         "recheck_over_6h": rechecks,
         "shutdown_over_3d": shutdowns,
         "place_codes": place_code_summary(con, t, county, city, sector),

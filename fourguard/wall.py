@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import charts, freshness, palette, queries, risk
+from . import charts, closure, freshness, palette, queries, risk
 from .formats import fmt_int, fmt_pct
 from .queries import SCOPE, _params, _run, as_of_time
 
@@ -53,14 +53,17 @@ def producing(con, as_of, county=None, city=None, sector=None) -> int:
 
 
 def figures(con, as_of, county=None, city=None, sector=None) -> dict:
-    """The headline figures at one time, as queries.metrics() computes them."""
-    m = queries.metrics(con, as_of, county, city, sector)
+    """The headline figures at one time, from the functions queries.metrics() takes them from (and
+    only those: the wall computes them twice a refresh, now and 24 h before)."""
+    t = as_of_time(as_of)
+    m = {**queries.testing_figures(con, t, county, city, sector), **queries.positive_figures(con, t, county, city, sector)}
+    issues = closure.closure_summary(con, t, county, city, sector)
     return {
         "enterprises": m["enterprises"], "employees": m["employees"], "coverage_48h": m["coverage_rate"],
         "overdue_employees": m["overdue_employees"], "positives": m["positives"], "clusters": m["clusters"],
-        "red_yellow_scans_24h": m["place_codes"]["red_yellow_scans_24h"],
+        "red_yellow_scans_24h": queries.place_activity_figures(con, t, county, city, sector)["red_yellow_scans_24h"],
         "producing_normally": producing(con, as_of, county, city, sector),
-        "open_issues": m["issues"]["open"], "closure_rate": m["issues"]["closure_rate"],
+        "open_issues": issues["open"], "closure_rate": issues["closure_rate"],
     }
 
 
