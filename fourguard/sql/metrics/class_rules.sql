@@ -1,6 +1,6 @@
 -- one row per staff class (stg_staff_classes) of an enterprise on the whitelist at as_of; key: class_id
--- R1/R2: the required interval is the strictest rule that applies at as_of (常态 always; 流动接触岗位;
--- 县区应急状态; 闭环生产), hours from cfg_intervals. Every rule is a property of the enterprise or of
+-- R1/R2: the required interval is the strictest rule that applies at as_of (required_interval_hours),
+-- hours from cfg_intervals. Every rule is a property of the enterprise or of
 -- the job kind, so one interval holds for every roster entry of a class.
 -- On equal hours the rule named is, in order: 应急, 闭环, 流动岗位, 常态.
 CREATE OR REPLACE MACRO class_rules(as_of) AS TABLE
@@ -9,12 +9,7 @@ WITH classes AS (
         c.class_id, c.credit_code, c.is_mobile, c.count_employees,
         s.enterprise_name, s.county_code, s.county_name, s.city_code, s.city_name, s.sector,
         s.headcount, s.county_state, s.is_emergency, s.is_closed_loop, s.production_status,
-        least(
-            st.normal_interval_hours,
-            CASE WHEN c.is_mobile THEN st.mobile_interval_hours END,
-            CASE WHEN s.is_emergency THEN st.emergency_interval_hours END,
-            CASE WHEN s.is_closed_loop THEN st.closed_loop_interval_hours END
-        ) AS interval_hours,
+        required_interval_hours(st, c.is_mobile, s.is_emergency, s.is_closed_loop) AS interval_hours,
         st.emergency_interval_hours, st.closed_loop_interval_hours, st.mobile_interval_hours
     FROM stg_staff_classes AS c
     JOIN enterprise_status(as_of) AS s ON s.credit_code = c.credit_code

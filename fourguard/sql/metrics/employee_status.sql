@@ -11,8 +11,7 @@ WITH last_test AS (
         result AS last_result,
         tube AS last_tube
     FROM stg_test_spans
-    WHERE sampled_at <= CAST(as_of AS TIMESTAMP)
-      AND (next_sampled_at IS NULL OR next_sampled_at > CAST(as_of AS TIMESTAMP))
+    WHERE span_holds(sampled_at, next_sampled_at, as_of)
 ),
 -- the roster entries of whitelisted enterprises, with their class's rule
 ruled AS (

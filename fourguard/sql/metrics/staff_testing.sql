@@ -16,8 +16,7 @@ in_force AS (
         max(s.sampled_at) FILTER (WHERE s.sampled_at < r.within_from) AS last_overdue_sampled_at
     FROM stg_staff_spans AS s
     JOIN rules AS r ON r.class_id = s.class_id
-    WHERE s.sampled_at <= CAST(as_of AS TIMESTAMP)
-      AND (s.next_sampled_at IS NULL OR s.next_sampled_at > CAST(as_of AS TIMESTAMP))
+    WHERE span_holds(s.sampled_at, s.next_sampled_at, as_of)
     GROUP BY s.class_id
 )
 SELECT

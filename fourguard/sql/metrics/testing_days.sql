@@ -68,15 +68,9 @@ rules AS (
     -- each staff class on each day its enterprise is whitelisted: the oldest sample in time at the check
     SELECT
         x.day, c.class_id, x.credit_code,
-        x.check_at - hours_to_interval(least(
-            st.normal_interval_hours,
-            CASE WHEN c.is_mobile THEN st.mobile_interval_hours END,
-            CASE WHEN x.is_closed_loop THEN st.closed_loop_interval_hours END)) AS base_from,
-        x.check_at - hours_to_interval(least(
-            st.normal_interval_hours,
-            CASE WHEN c.is_mobile THEN st.mobile_interval_hours END,
-            CASE WHEN x.is_closed_loop THEN st.closed_loop_interval_hours END,
-            st.emergency_interval_hours)) AS emergency_from
+        x.check_at - hours_to_interval(required_interval_hours(st, c.is_mobile, false, x.is_closed_loop)) AS base_from,
+        x.check_at - hours_to_interval(required_interval_hours(st, c.is_mobile, true, x.is_closed_loop))
+            AS emergency_from
     FROM enterprises AS x
     JOIN classes AS c ON c.credit_code = x.credit_code
     CROSS JOIN stg_settings AS st
