@@ -295,16 +295,18 @@ def testing_figures(con, as_of, county=None, city=None, sector=None) -> dict:
     p = _params(as_of, county, city, sector)
     enterprises = _run(con, f"SELECT count(*) FROM whitelist($as_of) WHERE {SCOPE}", p).fetchone()[0]
     by_county = coverage(con, as_of, "county", county, city, sector)
-    employees = int(by_county["count_employees"].sum())
-    tested = int(by_county["count_within_interval"].sum())
     return {
         "enterprises": enterprises,
-        "employees": employees,
-        "tested_in_interval": tested,
-        "coverage_rate": _rate(tested, employees),
-        "overdue_employees": int(by_county["count_overdue"].sum()),
+        **_testing_totals(by_county),
         "overdue_by_county": {row.county_code: int(row.count_overdue) for row in by_county.itertuples()},
     }
+
+
+def _testing_totals(counties: pd.DataFrame) -> dict:
+    """{employees, tested_in_interval, coverage_rate, overdue_employees} over per-county coverage rows."""
+    employees, tested = int(counties["count_employees"].sum()), int(counties["count_within_interval"].sum())
+    return {"employees": employees, "tested_in_interval": tested, "coverage_rate": _rate(tested, employees),
+            "overdue_employees": int(counties["count_overdue"].sum())}
 
 
 def positive_figures(con, as_of, county=None, city=None, sector=None) -> dict:
@@ -424,16 +426,11 @@ def coverage_overview(con, as_of, county=None, city=None, sector=None) -> dict:
     """The coverage page's figures at as_of, computed as metrics() computes them (same keys): testing
     coverage and its breakdown by level, place codes, output coverage per sector, sampling huts."""
     levels = coverage_by_level(con, as_of, county, city, sector)
-    counties = levels[levels["level"] == "county"]
-    employees, tested = int(counties["count_employees"].sum()), int(counties["count_within_interval"].sum())
     output = output_coverage_by_sector(con, as_of, county, city)
     huts = sampling_huts(con, as_of, county, city, sector)
     return {
         "levels": levels,
-        "employees": employees,
-        "tested_in_interval": tested,
-        "coverage_rate": _rate(tested, employees),
-        "overdue_employees": int(counties["count_overdue"].sum()),
+        **_testing_totals(levels[levels["level"] == "county"]),
         "place_codes": place_code_summary(con, as_of, county, city, sector),
         "output": output[output["sector"] == sector] if sector else output,
         "output_target": rule_settings(con)["output_coverage_target"],
