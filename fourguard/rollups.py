@@ -7,6 +7,9 @@
   流动接触岗位 staff, or the rest: one R1 rule applies to a whole class at any moment) and each roster
   entry's spans under its class's integer id, so the R1/R2 counts at any as_of are one filtered scan
   grouped by that id (staff_testing), not a join of 3 M staff with their samples.
+- `raw.flagged_tests` holds every test of a person with a 阳性 or 待复核 result, and
+  `raw.flagged_scans` every 红码/黄码 scan: the only rows the R8 rechecks, the R15 positives and
+  the R4 alerts read, a few thousand instead of 24 M tests and 83 M scans.
 - `raw.testing_days` holds each enterprise's R1/R2 counts on each day, judged at 24:00 (the
   testing_days macro), so the coverage trend reads 30,000 rows a day instead of judging 3 M staff
   against their samples for every day.
@@ -29,6 +32,7 @@ CREATE OR REPLACE TEMP TABLE changed_people (person_key UHUGEINT, since TIMESTAM
 CREATE OR REPLACE TEMP TABLE changed_days (since DATE);
 CREATE OR REPLACE TEMP TABLE changed_codes (credit_code VARCHAR);
 CREATE OR REPLACE TEMP TABLE changed_entries (credit_code VARCHAR, person_key UHUGEINT);
+CREATE OR REPLACE TEMP TABLE changed_scans (since TIMESTAMP);
 """
 INTERVAL_RULES = ("normal", "mobile", "emergency", "closed_loop")
 # A reader without raw.testing_days (a database loaded before it) or recomputing: no day is rolled up.
@@ -52,6 +56,30 @@ STAFF_FROM_ROSTER = {
                        "SELECT c.class_id, s.sampled_at, s.next_sampled_at FROM stg_employees AS e "
                        "JOIN stg_staff_classes AS c ON c.credit_code = e.credit_code AND c.is_mobile = e.is_mobile_job "
                        "JOIN stg_test_spans AS s ON s.person_key = e.person_key",
+}
+
+FLAGGED = "('阳性', '待复核')"
+# raw.flagged_tests' rows: every test of the people `people` (a SELECT of person_key) lists.
+_FLAGGED_TESTS = """
+SELECT sample_id, person_key, id_masked, name, sampled_at, result, resulted_at, tube, pool_id, site
+FROM raw.tests
+WHERE person_key IN ({people})"""
+_FLAGGED_PEOPLE = f"SELECT person_key FROM raw.tests WHERE result IN {FLAGGED}"
+# raw.flagged_scans' rows: the red and yellow code scans, of those matching `where`.
+_FLAGGED_SCANS = """
+SELECT place_code, person_key, id_masked, scanned_at, health_code
+FROM raw.scans
+WHERE health_code IN ('红码', '黄码') AND {where}"""
+# Each flagged rollup recomputed from the feeds (rebuild, the reference the tests compare with).
+FLAGGED_SQL = {"flagged_tests": _FLAGGED_TESTS.format(people=_FLAGGED_PEOPLE),
+               "flagged_scans": _FLAGGED_SCANS.format(where="true")}
+# A reader without raw.flagged_tests / raw.flagged_scans (a database loaded before them) or
+# recomputing: the same rows from the feeds, per query.
+FLAGGED_FROM_FEEDS = {
+    "stg_flagged_tests": "CREATE OR REPLACE VIEW stg_flagged_tests AS SELECT sample_id, person_key, sampled_at, result, "
+                         f"resulted_at, coalesce(resulted_at, sampled_at) AS result_at, tube, pool_id, site "
+                         f"FROM ({FLAGGED_SQL['flagged_tests']})",
+    "stg_flagged_scans": f"CREATE OR REPLACE VIEW stg_flagged_scans AS {FLAGGED_SQL['flagged_scans']}",
 }
 
 # raw.staff_classes from the roster, each class keeping its id (new ones numbered after the last).
@@ -110,12 +138,20 @@ def rebuild_staff(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_STAFF_SPANS.format(table="raw.test_spans", where="true", order="ORDER BY s.next_sampled_at NULLS LAST"))
 
 
+def rebuild_flagged(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute raw.flagged_tests and raw.flagged_scans from the feeds."""
+    for table, sql in FLAGGED_SQL.items():
+        con.execute(f"DELETE FROM raw.{table}")
+        con.execute(f"INSERT INTO raw.{table} {sql}")
+
+
 def rebuild(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
     """Recompute every rollup from the raw feeds (bench: the rollups as they stood before a day)."""
     from . import db
 
     db.create_rule_views(con, s)
     rebuild_test_spans(con)
+    rebuild_flagged(con)
     rebuild_staff(con)
     con.execute("DELETE FROM raw.testing_days_range")
     start_tracking(con)
@@ -127,11 +163,15 @@ def ensure(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
     created empty). testing_days needs nothing here: update() finds its range missing."""
     from . import db
 
-    [(no_spans, tested, no_classes, staffed)] = con.execute(
+    [(no_spans, tested, no_classes, staffed, no_flagged, scanned)] = con.execute(
         "SELECT NOT EXISTS (SELECT 1 FROM raw.test_spans), EXISTS (SELECT 1 FROM raw.tests), "
-        "NOT EXISTS (SELECT 1 FROM raw.staff_classes), EXISTS (SELECT 1 FROM raw.employees)").fetchall()
+        "NOT EXISTS (SELECT 1 FROM raw.staff_classes), EXISTS (SELECT 1 FROM raw.employees), "
+        "NOT EXISTS (SELECT 1 FROM raw.flagged_tests) AND NOT EXISTS (SELECT 1 FROM raw.flagged_scans), "
+        "EXISTS (SELECT 1 FROM raw.scans)").fetchall()
     if no_spans and tested:
         rebuild_test_spans(con)
+    if no_flagged and (tested or scanned):
+        rebuild_flagged(con)
     if no_classes and staffed:
         db.create_rule_views(con, s)
         rebuild_staff(con)
@@ -160,6 +200,8 @@ def track_times(con: duckdb.DuckDBPyConnection, table: str, batch: str, since) -
     reports change every enterprise's counts from `since`'s date on."""
     if table == "tests":
         con.execute(f"INSERT INTO changed_people SELECT DISTINCT person_key, ? FROM {batch}", [since])
+    if table == "scans":
+        con.execute("INSERT INTO changed_scans VALUES (?)", [since])
     if table in ("tests", "production"):
         con.execute("INSERT INTO changed_days VALUES (CAST(CAST(? AS TIMESTAMP) AS DATE))", [since])
 
@@ -169,6 +211,7 @@ def update(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
     from . import db
 
     db.create_rule_views(con, s)
+    update_flagged(con)
     spans_changed = update_test_spans(con)
     update_staff(con, spans_changed)
     update_testing_days(con, s)
@@ -194,6 +237,32 @@ def update_staff(con: duckdb.DuckDBPyConnection, spans_changed: bool) -> None:
         con.execute(f"DELETE FROM raw.staff_spans WHERE {entry.format(s='', c='')}")
         con.execute(_STAFF_SPANS.format(table="raw.test_spans", where=entry.format(s="s.", c="c."), order=""))
     con.execute("DELETE FROM changed_entries")
+
+
+def update_flagged(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring raw.flagged_tests and raw.flagged_scans up to date. Every test or scan an upsert touched
+    is at or after its batch's `since` (see update_test_spans), so only rows from the earliest one on
+    are replaced: for tests, those of the people with a changed test (a person is in or out of the
+    rollup by all their tests, so theirs are replaced whole; a person whose flagged result was corrected
+    leaves it)."""
+    [(lo,)] = con.execute("SELECT min(since) FROM changed_people").fetchall()
+    if lo is not None:
+        # who may enter or leave: a changed person with a flagged test from `since` on, or already in
+        con.execute("CREATE OR REPLACE TEMP TABLE flagged_touched AS "
+                    f"SELECT person_key FROM raw.tests WHERE result IN {FLAGGED} AND sampled_at >= ? "
+                    "AND person_key IN (SELECT person_key FROM changed_people) "
+                    "UNION SELECT person_key FROM raw.flagged_tests "
+                    "WHERE person_key IN (SELECT person_key FROM changed_people)", [lo])
+        touched = "person_key IN (SELECT person_key FROM flagged_touched)"
+        con.execute(f"DELETE FROM raw.flagged_tests WHERE {touched}")
+        con.execute("INSERT INTO raw.flagged_tests " + _FLAGGED_TESTS.format(people="SELECT person_key FROM flagged_touched"))
+        con.execute(f"DELETE FROM raw.flagged_tests WHERE {touched} AND person_key NOT IN "
+                    f"(SELECT person_key FROM raw.flagged_tests WHERE result IN {FLAGGED})")
+    [(lo,)] = con.execute("SELECT min(since) FROM changed_scans").fetchall()
+    if lo is not None:
+        con.execute("DELETE FROM raw.flagged_scans WHERE scanned_at >= ?", [lo])
+        con.execute("INSERT INTO raw.flagged_scans " + _FLAGGED_SCANS.format(where="scanned_at >= ?"), [lo])
+        con.execute("DELETE FROM changed_scans")
 
 
 def update_test_spans(con: duckdb.DuckDBPyConnection) -> bool:

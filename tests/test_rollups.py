@@ -33,10 +33,12 @@ def differ(con, kept: str, fresh: str) -> int:
 
 
 def spans_differ(con) -> int:
-    """raw.test_spans, raw.staff_classes and raw.staff_spans against a recomputation from the raw
-    tests and roster (rows in one and not the other), plus any class id used twice."""
+    """raw.test_spans, raw.staff_classes, raw.staff_spans, raw.flagged_tests and raw.flagged_scans
+    against a recomputation from the raw tests, scans and roster (rows in one and not the other),
+    plus any class id used twice."""
     fresh = rollups.spans_sql()
     return (differ(con, "SELECT * FROM raw.test_spans", fresh)
+            + sum(differ(con, f"SELECT * FROM raw.{table}", sql) for table, sql in rollups.FLAGGED_SQL.items())
             + differ(con, "SELECT credit_code, is_mobile, count_employees FROM raw.staff_classes",
                      "SELECT credit_code, is_mobile_job, count(*) FROM stg_employees GROUP BY ALL")
             + differ(con, "SELECT c.credit_code, c.is_mobile, x.person_key, x.sampled_at, x.next_sampled_at "
@@ -261,17 +263,66 @@ def test_testing_days_follow_every_feed_they_read_and_app_switches(tmp_path, s):
     same_trends(s, at, dt.datetime(2022, 6, 7), settings=other)
 
 
+def flagged(s) -> dict:
+    """{table: sorted rows} of the flagged rollups (after checking them against a recomputation)."""
+    r = db.connect(s.db_path, s)
+    try:
+        con = r.cursor()
+        assert spans_differ(con) == 0
+        return {"tests": sorted(con.execute("SELECT sample_id, tube, result FROM raw.flagged_tests").fetchall()),
+                "scans": sorted(str(a) for a, in con.execute("SELECT scanned_at FROM raw.flagged_scans").fetchall())}
+    finally:
+        r.close()
+
+
+def test_flagged_rollups_follow_new_results_corrections_and_scans(tmp_path, s):
+    places = [dict(place_code="PC-E1-GATE", credit_code=E1, place_name="大门", kind="出入口")]
+    ingest.ingest_paths([write_feed(tmp_path / "reg.csv", "registry", REGISTRY),
+                         write_feed(tmp_path / "roster.csv", "roster", ROSTER),
+                         write_feed(tmp_path / "places.csv", "places", places)], s.db_path, s)
+    # P1's pool comes back 待复核: every test of P1 is flagged, P2's negative is not.
+    load(tmp_path, s, "d1.csv", [sample("A0", sampled_at="2022-06-01 07:00:00"),
+                                 sample("M1", sampled_at="2022-06-02 08:00:00", tube="混管", pool_id="POOL1",
+                                        result="待复核", resulted_at="2022-06-02 14:00:00"),
+                                 sample("B1", P2, sampled_at="2022-06-02 09:00:00")])
+    assert flagged(s)["tests"] == [("A0", "单管", "阴性"), ("M1", "混管", "待复核")]
+    # P1's recheck single tube joins them; P2's later positive flags P2 with both samples.
+    load(tmp_path, s, "d2.csv", [sample("R1", sampled_at="2022-06-02 18:00:00"),
+                                 sample("B2", P2, sampled_at="2022-06-03 09:00:00", result="阳性")])
+    assert flagged(s)["tests"] == [("A0", "单管", "阴性"), ("B1", "单管", "阴性"), ("B2", "单管", "阳性"),
+                                   ("M1", "混管", "待复核"), ("R1", "单管", "阴性")]
+    r = db.connect(s.db_path, s)
+    assert r.cursor().execute("SELECT recheck_state, recheck_sample_id FROM recheck_obligations('2022-06-04')"
+                              ).fetchall() == [("已按时复核", "R1")]
+    r.close()
+    # The lab corrects M1 to 阴性: P1 has no flagged result left and leaves the rollup whole.
+    load(tmp_path, s, "d3.csv", [sample("M1", sampled_at="2022-06-02 08:00:00", tube="混管", pool_id="POOL1",
+                                        resulted_at="2022-06-02 14:00:00")])
+    assert flagged(s)["tests"] == [("B1", "单管", "阴性"), ("B2", "单管", "阳性")]
+    # Scans: a 红码 and a 绿码; then the 红码 is corrected to 绿码 and a 黄码 arrives.
+    scan = dict(place_code="PC-E1-GATE", id_number=P1)
+    ingest.ingest_paths([write_feed(tmp_path / "s1.csv", "scans", [
+        {**scan, "scanned_at": "2022-06-03 08:00:00", "health_code": "红码"},
+        {**scan, "scanned_at": "2022-06-03 09:00:00", "health_code": "绿码"}])], s.db_path, s)
+    assert flagged(s)["scans"] == ["2022-06-03 08:00:00"]
+    ingest.ingest_paths([write_feed(tmp_path / "s2.csv", "scans", [
+        {**scan, "scanned_at": "2022-06-03 08:00:00", "health_code": "绿码"},
+        {**scan, "scanned_at": "2022-06-03 10:00:00", "health_code": "黄码"}])], s.db_path, s)
+    assert flagged(s)["scans"] == ["2022-06-03 10:00:00"]
+
+
 @pytest.fixture(scope="module")
 def loaded_in_parts(tmp_path_factory, demo_db):
-    """The county demo (without place-code scans, which the rollup does not touch) loaded in three
-    runs: days 1–5, then days 10–14, then the late days 6–9."""
+    """The county demo loaded in three runs: the tests and place-code scans of days 1–5, then of days
+    10–14, then of the late days 6–9."""
     s = Settings(db_path=tmp_path_factory.mktemp("parts") / "fg.duckdb", demo_dir=demo_db.demo_dir)
     files = sorted(demo_db.demo_dir.rglob("*.*"))
     tests = [f for f in files if f.name.startswith("核酸检测_")]
-    assert len(tests) == 14
-    others = [f for f in files if f not in tests and not f.name.startswith("场所码扫码_")]
+    scans = [f for f in files if f.name.startswith("场所码扫码_")]
+    assert len(tests) == len(scans) == 14
+    others = [f for f in files if f not in tests + scans]
     cuts = []
-    for part in (others + tests[:5], tests[9:], tests[5:9]):
+    for part in (others + tests[:5] + scans[:5], tests[9:] + scans[9:], tests[5:9] + scans[5:9]):
         ingest.ingest_paths(part, s.db_path, s)
         r = db.connect(s.db_path, s)
         cuts.append((r.cursor().execute("SELECT max(sampled_at) FROM raw.tests").fetchone()[0],
@@ -313,7 +364,7 @@ def test_a_database_from_before_the_rollup_still_reads_right_and_the_next_load_b
     shutil.copyfile(demo_db.db_path, old)
     w = duckdb.connect(str(old))
     w.execute("DROP TABLE test_spans; DROP TABLE testing_days; DROP TABLE testing_days_range; "
-              "DROP TABLE staff_classes; DROP TABLE staff_spans")
+              "DROP TABLE staff_classes; DROP TABLE staff_spans; DROP TABLE flagged_tests; DROP TABLE flagged_scans")
     w.close()
     s = Settings(db_path=old, demo_dir=demo_db.demo_dir)
     whole = db.connect(demo_db.db_path, demo_db)
@@ -327,7 +378,8 @@ def test_a_database_from_before_the_rollup_still_reads_right_and_the_next_load_b
     ingest.ingest_paths([], old, s)  # any load, even of nothing, builds the rollup
     after = db.connect(old, s)
     assert after.cursor().execute("SELECT count(*) FROM raw.test_spans").fetchone()[0] > 0
-    assert after.cursor().execute("SELECT count(*) FROM raw.staff_spans").fetchone()[0] > 0
+    for table in ("staff_spans", "flagged_tests", "flagged_scans"):
+        assert after.cursor().execute(f"SELECT count(*) FROM raw.{table}").fetchone()[0] > 0, table
     assert spans_differ(after.cursor()) == 0 and days_differ(after.cursor()) == 0
     assert after.cursor().execute("SELECT count(*) FROM raw.testing_days").fetchone()[0] > 0
     assert queries.metrics(after.cursor(), t) == queries.metrics(whole.cursor(), t)

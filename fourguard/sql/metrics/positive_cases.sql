@@ -6,7 +6,7 @@ SELECT
     w.credit_code, e.person_key, e.id_masked, e.person_name, e.job_type,
     w.enterprise_name, w.county_code, w.county_name, w.city_code, w.city_name, w.sector,
     t.sample_id, t.sampled_at, t.resulted_at, t.site
-FROM stg_tests AS t
+FROM stg_flagged_tests AS t
 JOIN stg_employees AS e ON e.person_key = t.person_key
 JOIN whitelist(as_of) AS w ON w.credit_code = e.credit_code
 CROSS JOIN stg_settings AS st

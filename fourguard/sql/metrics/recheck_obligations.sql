@@ -3,7 +3,8 @@
 -- R8: everyone in a 混管 sample that came back 阳性/待复核 needs a 单管 sample taken within
 -- [result time, result time + recheck_limit_hours]; result time = 结果时间, else 采样时间.
 -- Over the limit once as_of has passed the due time with no single tube taken in time;
--- until then a missing recheck is pending. Samples after as_of are not seen.
+-- until then a missing recheck is pending. Samples after as_of are not seen. Every sample read is
+-- a flagged person's (stg_flagged_tests), so neither part scans every test.
 CREATE OR REPLACE MACRO recheck_obligations(as_of) AS TABLE
 WITH pools AS (
     SELECT
@@ -14,7 +15,7 @@ WITH pools AS (
         t.result AS pool_result,
         t.result_at AS pool_result_at,
         t.result_at + hours_to_interval(st.recheck_limit_hours) AS recheck_due_at
-    FROM stg_tests AS t
+    FROM stg_flagged_tests AS t
     CROSS JOIN stg_settings AS st
     WHERE t.tube = '混管'
       AND t.result IN ('阳性', '待复核')
@@ -24,7 +25,7 @@ WITH pools AS (
 singles AS (
     -- Only people with an obligation, sampled after the earliest possible result time.
     SELECT t.person_key, t.sampled_at, t.sample_id, t.result
-    FROM stg_tests AS t
+    FROM stg_flagged_tests AS t
     CROSS JOIN stg_settings AS st
     WHERE t.tube = '单管'
       AND t.sampled_at <= CAST(as_of AS TIMESTAMP)

@@ -8,10 +8,9 @@ SELECT
     s.person_key, s.id_masked, e.person_name,
     e.person_key IS NOT NULL AS is_employee,
     s.scanned_at, s.health_code
-FROM stg_scans AS s
+FROM stg_flagged_scans AS s
 JOIN stg_places AS p ON p.place_code = s.place_code
 JOIN whitelist(as_of) AS w ON w.credit_code = p.credit_code
 LEFT JOIN stg_employees AS e ON e.credit_code = p.credit_code AND e.person_key = s.person_key
-WHERE s.is_red_yellow
-  AND s.scanned_at > CAST(as_of AS TIMESTAMP) - INTERVAL 24 HOUR
+WHERE s.scanned_at > CAST(as_of AS TIMESTAMP) - INTERVAL 24 HOUR
   AND s.scanned_at <= CAST(as_of AS TIMESTAMP);

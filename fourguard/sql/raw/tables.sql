@@ -168,6 +168,32 @@ CREATE TABLE IF NOT EXISTS test_spans (
     next_sampled_at TIMESTAMP
 );
 
+-- Rollup, maintained with test_spans (fourguard/rollups.py): every test of a person with a 阳性 or
+-- 待复核 result (R8 rechecks, R15 positives), a few hundred rows instead of every sample.
+-- key: sample_id, person_key
+CREATE TABLE IF NOT EXISTS flagged_tests (
+    sample_id VARCHAR NOT NULL,
+    person_key UHUGEINT NOT NULL,
+    id_masked VARCHAR NOT NULL,
+    name VARCHAR,
+    sampled_at TIMESTAMP NOT NULL,
+    result VARCHAR NOT NULL,
+    resulted_at TIMESTAMP,
+    tube VARCHAR NOT NULL,
+    pool_id VARCHAR,
+    site VARCHAR
+);
+
+-- Rollup, maintained with test_spans: every 红码/黄码 scan (R4), a few thousand rows a day instead of
+-- every scan. key: place_code, person_key, scanned_at
+CREATE TABLE IF NOT EXISTS flagged_scans (
+    place_code VARCHAR NOT NULL,
+    person_key UHUGEINT NOT NULL,
+    id_masked VARCHAR NOT NULL,
+    scanned_at TIMESTAMP NOT NULL,
+    health_code VARCHAR NOT NULL
+);
+
 -- Rollup, maintained with test_spans (fourguard/rollups.py): the roster in staff classes, one per
 -- enterprise and job kind (流动接触岗位 or not), each with a stable integer id and its number of roster
 -- entries. Every R1 interval rule is the same for a whole class at any moment.
