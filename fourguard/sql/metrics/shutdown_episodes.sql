@@ -16,6 +16,10 @@ WITH reports AS (
         max(p.report_date) OVER (history ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
             AS latest_report_date
     FROM stg_production AS p
+    -- only the enterprises with a 停产 report by then have an episode: the window reads their reports
+    JOIN (SELECT DISTINCT credit_code FROM stg_production
+          WHERE is_shut_down AND report_date <= CAST(CAST(as_of AS TIMESTAMP) AS DATE)) AS shut
+        ON shut.credit_code = p.credit_code
     JOIN whitelist(as_of) AS w ON w.credit_code = p.credit_code
     WHERE p.report_date <= CAST(CAST(as_of AS TIMESTAMP) AS DATE)
     WINDOW history AS (PARTITION BY p.credit_code, w.county_code, w.city_code, w.sector ORDER BY p.report_date)
