@@ -284,10 +284,16 @@ def place_code_summary(con, as_of, county=None, city=None, sector=None) -> dict:
 
 def place_activity_figures(con, as_of, county=None, city=None, sector=None) -> dict:
     """{active_24h, red_yellow_scans_24h}: coded places scanned in the last 24 h, and 红/黄码 scans there."""
-    active, red_yellow = _run(con, "SELECT count(*) FILTER (WHERE is_active), coalesce(sum(count_red_yellow_24h), 0) "
-                                   f"FROM place_activity($as_of) WHERE {SCOPE}",
-                              _params(as_of, county, city, sector)).fetchone()
-    return {"active_24h": _int(active), "red_yellow_scans_24h": _int(red_yellow)}
+    active, = _run(con, f"SELECT count(*) FILTER (WHERE is_active) FROM place_activity($as_of) WHERE {SCOPE}",
+                   _params(as_of, county, city, sector)).fetchone()
+    return {"active_24h": _int(active), "red_yellow_scans_24h": red_yellow_count(con, as_of, county, city, sector)}
+
+
+def red_yellow_count(con, as_of, county=None, city=None, sector=None) -> int:
+    """红/黄码 scans in the last 24 h at coded places of whitelisted enterprises (R4, red_yellow_scans)."""
+    n, = _run(con, f"SELECT count(*) FROM red_yellow_scans($as_of) WHERE {SCOPE}",
+              _params(as_of, county, city, sector)).fetchone()
+    return _int(n)
 
 
 def testing_figures(con, as_of, county=None, city=None, sector=None) -> dict:

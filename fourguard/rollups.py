@@ -82,30 +82,48 @@ FLAGGED_FROM_FEEDS = {
     "stg_flagged_scans": f"CREATE OR REPLACE VIEW stg_flagged_scans AS {FLAGGED_SQL['flagged_scans']}",
 }
 
-# raw.staff_classes from the roster, each class keeping its id (new ones numbered after the last).
-_CLASSES = """
+# raw.staff_classes from the roster, each class keeping its id. A new class is numbered after the
+# last one in its county's block of ids (county 41xxyy: [xxyy << 17, (xxyy + 1) << 17)), so a county's
+# classes keep a narrow range and a county-scoped scan of raw.staff_spans (kept in class order within
+# each day, see _STAFF_SPANS) skips the other counties' row groups.
+CLASS_BLOCK_BITS = 17
+_CLASSES = f"""
 CREATE OR REPLACE TEMP TABLE classes_now AS
 WITH now AS (
-    SELECT credit_code, is_mobile_job AS is_mobile, count(*) AS count_employees
-    FROM stg_employees GROUP BY credit_code, is_mobile_job
+    SELECT e.credit_code, e.is_mobile_job AS is_mobile, count(*) AS count_employees,
+           coalesce(try_cast(right(any_value(r.county_code), 4) AS INTEGER), 0) AS block
+    FROM stg_employees AS e LEFT JOIN raw.enterprises AS r ON r.credit_code = e.credit_code
+    GROUP BY e.credit_code, e.is_mobile_job
+),
+used AS (
+    SELECT class_id >> {CLASS_BLOCK_BITS} AS block, max(class_id) AS top FROM raw.staff_classes GROUP BY 1
+),
+numbered AS (
+    SELECT n.*, c.class_id AS kept_id,
+           coalesce(u.top, n.block << {CLASS_BLOCK_BITS})
+           + row_number() OVER (PARTITION BY n.block, c.class_id IS NULL ORDER BY n.credit_code, n.is_mobile) AS next_id
+    FROM now AS n
+    LEFT JOIN raw.staff_classes AS c USING (credit_code, is_mobile)
+    LEFT JOIN used AS u ON u.block = n.block
 )
-SELECT coalesce(c.class_id, (SELECT coalesce(max(class_id), 0) FROM raw.staff_classes)
-                + CAST(row_number() OVER (PARTITION BY c.class_id IS NULL ORDER BY credit_code, is_mobile) AS INTEGER))
-           AS class_id,
-       credit_code, is_mobile, n.count_employees
-FROM now AS n LEFT JOIN raw.staff_classes AS c USING (credit_code, is_mobile);
+SELECT CAST(coalesce(kept_id, CASE WHEN next_id < (block + 1) << {CLASS_BLOCK_BITS} THEN next_id
+                              ELSE error('more than 131071 staff classes in county block ' || block) END)
+            AS INTEGER) AS class_id,
+       credit_code, is_mobile, count_employees
+FROM numbered;
 DELETE FROM raw.staff_classes;
 INSERT INTO raw.staff_classes SELECT * FROM classes_now;
 """
 # raw.staff_spans' rows for the spans in `table` (raw.test_spans, or the ones just recomputed) that
-# match `where`.
+# match `where`, in the table's order: by the day the span ends (the latest last), then by class.
 _STAFF_SPANS = """
 INSERT INTO raw.staff_spans
 SELECT c.class_id, s.person_key, s.sampled_at, s.next_sampled_at
 FROM {table} AS s
 JOIN stg_employees AS e ON e.person_key = s.person_key
 JOIN raw.staff_classes AS c ON c.credit_code = e.credit_code AND c.is_mobile = e.is_mobile_job
-WHERE {where} {order}"""
+WHERE {where}
+ORDER BY date_trunc('day', s.next_sampled_at) NULLS LAST, c.class_id"""
 
 # The spans of the samples in raw.tests that match `where` (a condition on t), from scratch; `plus`
 # adds (person_key, sampled_at, result, tube) rows already resolved, at times none of those samples have.
@@ -135,7 +153,7 @@ def rebuild_staff(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute raw.staff_classes and raw.staff_spans from the roster and raw.test_spans (needs the views)."""
     con.execute("DELETE FROM raw.staff_spans; DELETE FROM raw.staff_classes")
     con.execute(_CLASSES)
-    con.execute(_STAFF_SPANS.format(table="raw.test_spans", where="true", order="ORDER BY s.next_sampled_at NULLS LAST"))
+    con.execute(_STAFF_SPANS.format(table="raw.test_spans", where="true"))
 
 
 def rebuild_flagged(con: duckdb.DuckDBPyConnection) -> None:
@@ -230,12 +248,12 @@ def update_staff(con: duckdb.DuckDBPyConnection, spans_changed: bool) -> None:
         con.execute("""DELETE FROM raw.staff_spans AS x USING span_from AS f
             WHERE x.person_key = f.person_key AND x.sampled_at >= f.start_at
               AND (x.next_sampled_at IS NULL OR x.next_sampled_at >= (SELECT min(start_at) FROM span_from))""")
-        con.execute(_STAFF_SPANS.format(table="span_new", where="true", order=""))
+        con.execute(_STAFF_SPANS.format(table="span_new", where="true"))
     if entries:
         entry = ("{s}person_key IN (SELECT person_key FROM changed_entries) AND {c}class_id IN "
                  "(SELECT class_id FROM raw.staff_classes WHERE credit_code IN (SELECT credit_code FROM changed_entries))")
         con.execute(f"DELETE FROM raw.staff_spans WHERE {entry.format(s='', c='')}")
-        con.execute(_STAFF_SPANS.format(table="raw.test_spans", where=entry.format(s="s.", c="c."), order=""))
+        con.execute(_STAFF_SPANS.format(table="raw.test_spans", where=entry.format(s="s.", c="c.")))
     con.execute("DELETE FROM changed_entries")
 
 

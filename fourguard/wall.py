@@ -61,7 +61,7 @@ def figures(con, as_of, county=None, city=None, sector=None) -> dict:
     return {
         "enterprises": m["enterprises"], "employees": m["employees"], "coverage_48h": m["coverage_rate"],
         "overdue_employees": m["overdue_employees"], "positives": m["positives"], "clusters": m["clusters"],
-        "red_yellow_scans_24h": queries.place_activity_figures(con, t, county, city, sector)["red_yellow_scans_24h"],
+        "red_yellow_scans_24h": queries.red_yellow_count(con, t, county, city, sector),
         "producing_normally": producing(con, as_of, county, city, sector),
         "open_issues": issues["open"], "closure_rate": issues["closure_rate"],
     }

@@ -231,6 +231,11 @@ def test_testing_days_follow_every_feed_they_read_and_app_switches(tmp_path, s):
         "SELECT c.is_mobile, c.count_employees, count(x.class_id) FROM raw.staff_classes AS c "
         "LEFT JOIN raw.staff_spans AS x USING (class_id) WHERE c.credit_code = ? GROUP BY ALL ORDER BY 1",
         [E1]).fetchall() == [(False, 1, 3), (True, 1, 1)]
+    # Every class of a county has its id in the county's block (411322: 1322), E2's (411523) in 1523.
+    assert r.cursor().execute(
+        "SELECT credit_code, list(class_id >> ? ORDER BY is_mobile), list(class_id % (1 << ?) ORDER BY is_mobile) "
+        "FROM raw.staff_classes GROUP BY 1 ORDER BY 1", [rollups.CLASS_BLOCK_BITS] * 2).fetchall() == sorted(
+        [(E1, [1322, 1322], [1, 2]), (E2, [1523], [1])])
     assert assert_classes_count_people(r.cursor(), "2022-06-05 21:00:00") == 1  # E1 (E2 left on 06-05)
     r.close()
     # A 闭环生产 report dated 06-03 puts E1 on 24 h from that day: P1 is 40 h old at 06-04 24:00.

@@ -14,9 +14,8 @@ in_force AS (
         count(*) FILTER (WHERE s.sampled_at >= r.within_from) AS count_within_interval,
         min(s.sampled_at) AS oldest_sampled_at,
         max(s.sampled_at) FILTER (WHERE s.sampled_at < r.within_from) AS last_overdue_sampled_at
-    FROM stg_staff_spans AS s
+    FROM staff_spans_at(as_of) AS s
     JOIN rules AS r ON r.class_id = s.class_id
-    WHERE span_holds(s.sampled_at, s.next_sampled_at, as_of)
     GROUP BY s.class_id
 )
 SELECT

@@ -207,8 +207,9 @@ CREATE TABLE IF NOT EXISTS staff_classes (
 
 -- Rollup, maintained with test_spans: each roster entry's spans under its staff class, so the R1/R2
 -- counts at any time are one filtered scan grouped by an integer (staff_testing in sql/metrics),
--- not a join of 3 M staff with their samples. Kept roughly in next_sampled_at order (each load appends
--- the latest spans), so the zone maps skip the spans that ended before as_of.
+-- not a join of 3 M staff with their samples. Kept roughly in order of the day each span ends, then of
+-- class_id (each load appends its spans so): the zone maps skip the spans that ended before as_of and,
+-- as a county's classes have ids in one block (rollups._CLASSES), other counties' spans.
 -- key: class_id, person_key, sampled_at
 CREATE TABLE IF NOT EXISTS staff_spans (
     class_id INTEGER NOT NULL,
