@@ -284,7 +284,7 @@ def place_code_summary(con, as_of, county=None, city=None, sector=None) -> dict:
 
 def place_activity_figures(con, as_of, county=None, city=None, sector=None) -> dict:
     """{active_24h, red_yellow_scans_24h}: coded places scanned in the last 24 h, and 红/黄码 scans there."""
-    active, = _run(con, f"SELECT count(*) FILTER (WHERE is_active) FROM place_activity($as_of) WHERE {SCOPE}",
+    active, = _run(con, f"SELECT count(*) FILTER (WHERE is_active) FROM place_status($as_of) WHERE {SCOPE} AND has_code",
                    _params(as_of, county, city, sector)).fetchone()
     return {"active_24h": _int(active), "red_yellow_scans_24h": red_yellow_count(con, as_of, county, city, sector)}
 

@@ -10,6 +10,8 @@
 - `raw.flagged_tests` holds every test of a person with a 阳性 or 待复核 result, and
   `raw.flagged_scans` every 红码/黄码 scan: the only rows the R8 rechecks, the R15 positives and
   the R4 alerts read, a few thousand instead of 24 M tests and 83 M scans.
+- `raw.place_days` holds each place code's first and last scan of each day, which says exactly
+  whether it was scanned in the 24 h before any as_of (R3's active codes).
 - `raw.testing_days` holds each enterprise's R1/R2 counts on each day, judged at 24:00 (the
   testing_days macro), so the coverage trend reads 30,000 rows a day instead of judging 3 M staff
   against their samples for every day.
@@ -70,16 +72,24 @@ _FLAGGED_SCANS = """
 SELECT place_code, person_key, id_masked, scanned_at, health_code
 FROM raw.scans
 WHERE health_code IN ('红码', '黄码') AND {where}"""
-# Each flagged rollup recomputed from the feeds (rebuild, the reference the tests compare with).
+# raw.place_days' rows: each place code's first and last scan per day, of the scans matching `where`.
+_PLACE_DAYS = """
+SELECT place_code, CAST(scanned_at AS DATE) AS day, min(scanned_at) AS first_scanned_at, max(scanned_at) AS last_scanned_at
+FROM raw.scans
+WHERE {where}
+GROUP BY place_code, day"""
+# Each of these rollups recomputed from the feeds (rebuild, the reference the tests compare with).
 FLAGGED_SQL = {"flagged_tests": _FLAGGED_TESTS.format(people=_FLAGGED_PEOPLE),
-               "flagged_scans": _FLAGGED_SCANS.format(where="true")}
-# A reader without raw.flagged_tests / raw.flagged_scans (a database loaded before them) or
-# recomputing: the same rows from the feeds, per query.
+               "flagged_scans": _FLAGGED_SCANS.format(where="true"),
+               "place_days": _PLACE_DAYS.format(where="true")}
+# A reader without raw.flagged_tests / raw.flagged_scans / raw.place_days (a database loaded before
+# them) or recomputing: the same rows from the feeds, per query.
 FLAGGED_FROM_FEEDS = {
     "stg_flagged_tests": "CREATE OR REPLACE VIEW stg_flagged_tests AS SELECT sample_id, person_key, sampled_at, result, "
                          f"resulted_at, coalesce(resulted_at, sampled_at) AS result_at, tube, pool_id, site "
                          f"FROM ({FLAGGED_SQL['flagged_tests']})",
     "stg_flagged_scans": f"CREATE OR REPLACE VIEW stg_flagged_scans AS {FLAGGED_SQL['flagged_scans']}",
+    "stg_place_days": f"CREATE OR REPLACE VIEW stg_place_days AS {FLAGGED_SQL['place_days']}",
 }
 
 # raw.staff_classes from the roster, each class keeping its id. A new class is numbered after the
@@ -156,11 +166,11 @@ def rebuild_staff(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_STAFF_SPANS.format(table="raw.test_spans", where="true"))
 
 
-def rebuild_flagged(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute raw.flagged_tests and raw.flagged_scans from the feeds."""
-    for table, sql in FLAGGED_SQL.items():
+def rebuild_flagged(con: duckdb.DuckDBPyConnection, tables=tuple(FLAGGED_SQL)) -> None:
+    """Recompute raw.flagged_tests, raw.flagged_scans and raw.place_days (or those of `tables`) from the feeds."""
+    for table in tables:
         con.execute(f"DELETE FROM raw.{table}")
-        con.execute(f"INSERT INTO raw.{table} {sql}")
+        con.execute(f"INSERT INTO raw.{table} {FLAGGED_SQL[table]}")
 
 
 def rebuild(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
@@ -181,18 +191,17 @@ def ensure(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
     created empty). testing_days needs nothing here: update() finds its range missing."""
     from . import db
 
-    [(no_spans, tested, no_classes, staffed, no_flagged, scanned)] = con.execute(
+    [(no_spans, tested, no_classes, staffed)] = con.execute(
         "SELECT NOT EXISTS (SELECT 1 FROM raw.test_spans), EXISTS (SELECT 1 FROM raw.tests), "
-        "NOT EXISTS (SELECT 1 FROM raw.staff_classes), EXISTS (SELECT 1 FROM raw.employees), "
-        "NOT EXISTS (SELECT 1 FROM raw.flagged_tests) AND NOT EXISTS (SELECT 1 FROM raw.flagged_scans), "
-        "EXISTS (SELECT 1 FROM raw.scans)").fetchall()
+        "NOT EXISTS (SELECT 1 FROM raw.staff_classes), EXISTS (SELECT 1 FROM raw.employees)").fetchall()
     if no_spans and tested:
         rebuild_test_spans(con)
-    if no_flagged and (tested or scanned):
-        rebuild_flagged(con)
     if no_classes and staffed:
         db.create_rule_views(con, s)
         rebuild_staff(con)
+    sources = {"flagged_tests": "tests", "flagged_scans": "scans", "place_days": "scans"}
+    rebuild_flagged(con, [t for t, src in sources.items() if con.execute(
+        f"SELECT NOT EXISTS (SELECT 1 FROM raw.{t}) AND EXISTS (SELECT 1 FROM raw.{src})").fetchone()[0]])
 
 
 def start_tracking(con: duckdb.DuckDBPyConnection) -> None:
@@ -230,6 +239,7 @@ def update(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
 
     db.create_rule_views(con, s)
     update_flagged(con)
+    update_scans(con)
     spans_changed = update_test_spans(con)
     update_staff(con, spans_changed)
     update_testing_days(con, s)
@@ -258,11 +268,9 @@ def update_staff(con: duckdb.DuckDBPyConnection, spans_changed: bool) -> None:
 
 
 def update_flagged(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring raw.flagged_tests and raw.flagged_scans up to date. Every test or scan an upsert touched
-    is at or after its batch's `since` (see update_test_spans), so only rows from the earliest one on
-    are replaced: for tests, those of the people with a changed test (a person is in or out of the
-    rollup by all their tests, so theirs are replaced whole; a person whose flagged result was corrected
-    leaves it)."""
+    """Bring raw.flagged_tests up to date: the tests of the people with a changed test are replaced
+    (a person is in or out of the rollup by all their tests; one whose flagged result was corrected
+    leaves it). Every test an upsert touched is at or after its batch's `since` (update_test_spans)."""
     [(lo,)] = con.execute("SELECT min(since) FROM changed_people").fetchall()
     if lo is not None:
         # who may enter or leave: a changed person with a flagged test from `since` on, or already in
@@ -276,10 +284,18 @@ def update_flagged(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("INSERT INTO raw.flagged_tests " + _FLAGGED_TESTS.format(people="SELECT person_key FROM flagged_touched"))
         con.execute(f"DELETE FROM raw.flagged_tests WHERE {touched} AND person_key NOT IN "
                     f"(SELECT person_key FROM raw.flagged_tests WHERE result IN {FLAGGED})")
+
+
+def update_scans(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring raw.flagged_scans and raw.place_days up to date: every scan an upsert touched is at or
+    after its batch's `since`, so the flagged scans from the earliest one on, and the days from its
+    date on, are replaced."""
     [(lo,)] = con.execute("SELECT min(since) FROM changed_scans").fetchall()
     if lo is not None:
         con.execute("DELETE FROM raw.flagged_scans WHERE scanned_at >= ?", [lo])
         con.execute("INSERT INTO raw.flagged_scans " + _FLAGGED_SCANS.format(where="scanned_at >= ?"), [lo])
+        con.execute("DELETE FROM raw.place_days WHERE day >= CAST(? AS DATE)", [lo])
+        con.execute("INSERT INTO raw.place_days " + _PLACE_DAYS.format(where="CAST(scanned_at AS DATE) >= CAST(? AS DATE)"), [lo])
         con.execute("DELETE FROM changed_scans")
 
 

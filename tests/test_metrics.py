@@ -287,6 +287,9 @@ def test_place_coverage_and_gaps(con, enterprise, places, coded, has_gap, detail
 def test_place_activity_and_red_yellow_scans(con, as_of, active, red_yellow):
     act = queries.place_activity(con, as_of, county=PLACES)
     assert set(act.loc[act["is_active"], "place_code"]) == active
+    # the place_days rollup's active codes (what the pages count) are the same
+    assert {c for c, in con.execute("SELECT place_code FROM place_status(?) WHERE is_active AND county_code = ?",
+                                    [as_of, PLACES]).fetchall()} == active
     scans = queries.red_yellow_scans(con, as_of, county=PLACES)
     assert set(zip(scans["place_code"], scans["health_code"])) == red_yellow
 

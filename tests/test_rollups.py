@@ -280,7 +280,7 @@ def flagged(s) -> dict:
         r.close()
 
 
-def test_flagged_rollups_follow_new_results_corrections_and_scans(tmp_path, s):
+def test_flagged_and_place_rollups_follow_new_results_corrections_and_scans(tmp_path, s):
     places = [dict(place_code="PC-E1-GATE", credit_code=E1, place_name="大门", kind="出入口")]
     ingest.ingest_paths([write_feed(tmp_path / "reg.csv", "registry", REGISTRY),
                          write_feed(tmp_path / "roster.csv", "roster", ROSTER),
@@ -314,6 +314,16 @@ def test_flagged_rollups_follow_new_results_corrections_and_scans(tmp_path, s):
         {**scan, "scanned_at": "2022-06-03 08:00:00", "health_code": "绿码"},
         {**scan, "scanned_at": "2022-06-03 10:00:00", "health_code": "黄码"}])], s.db_path, s)
     assert flagged(s)["scans"] == ["2022-06-03 10:00:00"]
+    # R3's active codes from raw.place_days, at the window's edges: (as_of - 24 h, as_of].
+    r = db.connect(s.db_path, s)
+    try:
+        con = r.cursor()
+        for as_of, active in [("2022-06-03 07:59:59.999999", False), ("2022-06-03 08:00:00", True),
+                              ("2022-06-04 09:59:59.999999", True), ("2022-06-04 10:00:00", False)]:
+            assert queries.place_activity_figures(con, as_of)["active_24h"] == active, as_of
+            assert queries.place_activity(con, as_of)["is_active"].tolist() == [active], as_of
+    finally:
+        r.close()
 
 
 @pytest.fixture(scope="module")
@@ -369,7 +379,8 @@ def test_a_database_from_before_the_rollup_still_reads_right_and_the_next_load_b
     shutil.copyfile(demo_db.db_path, old)
     w = duckdb.connect(str(old))
     w.execute("DROP TABLE test_spans; DROP TABLE testing_days; DROP TABLE testing_days_range; "
-              "DROP TABLE staff_classes; DROP TABLE staff_spans; DROP TABLE flagged_tests; DROP TABLE flagged_scans")
+              "DROP TABLE staff_classes; DROP TABLE staff_spans; DROP TABLE flagged_tests; DROP TABLE flagged_scans; "
+              "DROP TABLE place_days")
     w.close()
     s = Settings(db_path=old, demo_dir=demo_db.demo_dir)
     whole = db.connect(demo_db.db_path, demo_db)
@@ -383,7 +394,7 @@ def test_a_database_from_before_the_rollup_still_reads_right_and_the_next_load_b
     ingest.ingest_paths([], old, s)  # any load, even of nothing, builds the rollup
     after = db.connect(old, s)
     assert after.cursor().execute("SELECT count(*) FROM raw.test_spans").fetchone()[0] > 0
-    for table in ("staff_spans", "flagged_tests", "flagged_scans"):
+    for table in ("staff_spans", "flagged_tests", "flagged_scans", "place_days"):
         assert after.cursor().execute(f"SELECT count(*) FROM raw.{table}").fetchone()[0] > 0, table
     assert spans_differ(after.cursor()) == 0 and days_differ(after.cursor()) == 0
     assert after.cursor().execute("SELECT count(*) FROM raw.testing_days").fetchone()[0] > 0

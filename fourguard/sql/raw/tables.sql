@@ -194,6 +194,17 @@ CREATE TABLE IF NOT EXISTS flagged_scans (
     health_code VARCHAR NOT NULL
 );
 
+-- Rollup, maintained with test_spans: each place code's first and last scan on each day it was
+-- scanned. A 24 h window (as_of - 24 h, as_of] meets two days, and a code was scanned in it exactly
+-- when one of them has first_scanned_at <= as_of and last_scanned_at > as_of - 24 h (R3's active
+-- codes), so pages read 2 × 140 k rows instead of the window's 6 M scans. key: place_code, day
+CREATE TABLE IF NOT EXISTS place_days (
+    place_code VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    first_scanned_at TIMESTAMP NOT NULL,
+    last_scanned_at TIMESTAMP NOT NULL
+);
+
 -- Rollup, maintained with test_spans (fourguard/rollups.py): the roster in staff classes, one per
 -- enterprise and job kind (流动接触岗位 or not), each with a stable integer id and its number of roster
 -- entries. Every R1 interval rule is the same for a whole class at any moment.
