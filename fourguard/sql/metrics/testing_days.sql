@@ -11,15 +11,15 @@
 -- A person is within when the sample in force at check_at (its span holds check_at) is no older than
 -- the interval, both ends inclusive. Read per staff class (stg_staff_spans), as staff_testing does.
 CREATE OR REPLACE MACRO testing_days(start_on, end_on, as_of, county, city, sector, codes) AS TABLE
-WITH longest AS (
-    SELECT hours_to_interval(greatest(normal_interval_hours, mobile_interval_hours, emergency_interval_hours,
-                                      closed_loop_interval_hours)) AS span_max
-    FROM stg_settings
-),
-checks AS (
-    -- with the oldest sample any interval could still count at the check
-    SELECT c.day, c.check_at, c.check_at - l.span_max AS oldest_at
-    FROM check_times(start_on, end_on, as_of) AS c CROSS JOIN longest AS l
+WITH checks AS (
+    -- with the oldest sample each configured interval counts at the check, and the oldest of them
+    SELECT c.day, c.check_at,
+           c.check_at - hours_to_interval(st.normal_interval_hours) AS normal_from,
+           c.check_at - hours_to_interval(st.mobile_interval_hours) AS mobile_from,
+           c.check_at - hours_to_interval(st.emergency_interval_hours) AS emergency_from,
+           c.check_at - hours_to_interval(st.closed_loop_interval_hours) AS closed_loop_from,
+           least(normal_from, mobile_from, emergency_from, closed_loop_from) AS oldest_at
+    FROM check_times(start_on, end_on, as_of) AS c CROSS JOIN stg_settings AS st
 ),
 scoped AS (
     SELECT w.credit_code FROM stg_enterprises AS w
@@ -65,41 +65,59 @@ headcounts AS (
     SELECT credit_code, CAST(sum(count_employees) AS BIGINT) AS count_employees FROM classes GROUP BY credit_code
 ),
 rules AS (
-    -- each staff class on each day its enterprise is whitelisted: the oldest sample in time at the check
+    -- each staff class on each day its enterprise is whitelisted: its interval without and with 应急
     SELECT
         x.day, c.class_id, x.credit_code,
-        x.check_at - hours_to_interval(required_interval_hours(st, c.is_mobile, false, x.is_closed_loop)) AS base_from,
-        x.check_at - hours_to_interval(required_interval_hours(st, c.is_mobile, true, x.is_closed_loop))
-            AS emergency_from
+        required_interval_hours(st, c.is_mobile, false, x.is_closed_loop) AS base_hours,
+        required_interval_hours(st, c.is_mobile, true, x.is_closed_loop) AS emergency_hours
     FROM enterprises AS x
     JOIN classes AS c ON c.credit_code = x.credit_code
     CROSS JOIN stg_settings AS st
 ),
 in_force AS (
     -- the sample in force at each check (its span holds check_at), if it could still be in time
-    SELECT s.class_id, c.day, s.sampled_at
+    SELECT s.class_id, c.day, s.sampled_at, c.normal_from, c.mobile_from, c.emergency_from, c.closed_loop_from
     FROM (
+        -- only spans still open at the first check can hold a check (the first check: start_on's 24:00,
+        -- or as_of when that is earlier; check_times)
         SELECT s.class_id, s.sampled_at, coalesce(s.next_sampled_at, 'infinity'::TIMESTAMP) AS next_sampled_at
-        FROM stg_staff_spans AS s
+        FROM staff_spans_after(least(CAST(CAST(start_on AS DATE) AS TIMESTAMP) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND,
+                                     CAST(as_of AS TIMESTAMP))) AS s
         WHERE s.sampled_at >= (SELECT min(oldest_at) FROM checks) AND s.sampled_at <= CAST(as_of AS TIMESTAMP)
     ) AS s
     JOIN checks AS c
       ON s.sampled_at <= c.check_at AND s.next_sampled_at > c.check_at AND s.sampled_at >= c.oldest_at
 ),
+class_counts AS (
+    -- per class and day, the samples in force no older than each configured interval: grouped by
+    -- integers, with no join on the millions of spans; a class's own interval is one of them
+    SELECT
+        f.day, f.class_id,
+        count(*) FILTER (WHERE f.sampled_at >= f.normal_from) AS w_normal,
+        count(*) FILTER (WHERE f.sampled_at >= f.mobile_from) AS w_mobile,
+        count(*) FILTER (WHERE f.sampled_at >= f.emergency_from) AS w_emergency,
+        count(*) FILTER (WHERE f.sampled_at >= f.closed_loop_from) AS w_closed_loop
+    FROM in_force AS f
+    GROUP BY f.day, f.class_id
+),
 judged AS (
     SELECT
         r.day, r.credit_code,
-        count(*) FILTER (WHERE f.sampled_at >= r.base_from) AS count_within_base,
-        count(*) FILTER (WHERE f.sampled_at >= r.emergency_from) AS count_within_emergency
-    FROM in_force AS f
-    JOIN rules AS r ON r.day = f.day AND r.class_id = f.class_id
+        sum(CASE r.base_hours WHEN st.normal_interval_hours THEN n.w_normal WHEN st.mobile_interval_hours THEN n.w_mobile
+                 WHEN st.closed_loop_interval_hours THEN n.w_closed_loop END) AS count_within_base,
+        sum(CASE r.emergency_hours WHEN st.normal_interval_hours THEN n.w_normal WHEN st.mobile_interval_hours THEN n.w_mobile
+                 WHEN st.closed_loop_interval_hours THEN n.w_closed_loop WHEN st.emergency_interval_hours THEN n.w_emergency END)
+            AS count_within_emergency
+    FROM class_counts AS n
+    JOIN rules AS r ON r.day = n.day AND r.class_id = n.class_id
+    CROSS JOIN stg_settings AS st
     GROUP BY r.day, r.credit_code
 )
 SELECT
     x.day, x.check_at, x.credit_code, x.county_code, x.city_code, x.sector, x.is_closed_loop,
     coalesce(h.count_employees, 0) AS count_employees,
-    coalesce(j.count_within_base, 0) AS count_within_base,
-    coalesce(j.count_within_emergency, 0) AS count_within_emergency
+    CAST(coalesce(j.count_within_base, 0) AS BIGINT) AS count_within_base,
+    CAST(coalesce(j.count_within_emergency, 0) AS BIGINT) AS count_within_emergency
 FROM enterprises AS x
 LEFT JOIN headcounts AS h ON h.credit_code = x.credit_code
 LEFT JOIN judged AS j ON j.day = x.day AND j.credit_code = x.credit_code;
