@@ -171,7 +171,8 @@ class Reader:
         the next ingest builds it. With `recompute_rollups`, every rollup is computed on the fly."""
         from . import rollups
 
-        tables = {"test_spans", "testing_days", "staff_classes", "staff_spans", "flagged_tests", "flagged_scans", "place_days"}
+        flagged = set(rollups.FLAGGED_SQL)
+        tables = {"test_spans", "testing_days", "staff_classes", "staff_spans"} | flagged
         present = {t for t, in self.con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'raw' "
                                                  "AND list_contains(?, table_name)", [sorted(tables)]).fetchall()}
         for table in sorted(tables - present):
@@ -183,7 +184,7 @@ class Reader:
             out |= rollups.NO_TESTING_DAYS
         if not {"staff_classes", "staff_spans"} <= present or self.recompute_rollups:
             out |= rollups.STAFF_FROM_ROSTER
-        if not {"flagged_tests", "flagged_scans", "place_days"} <= present or self.recompute_rollups:
+        if not flagged <= present or self.recompute_rollups:
             out |= rollups.FLAGGED_FROM_FEEDS
         return out
 

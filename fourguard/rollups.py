@@ -10,6 +10,7 @@
 - `raw.flagged_tests` holds every test of a person with a 阳性 or 待复核 result, and
   `raw.flagged_scans` every 红码/黄码 scan: the only rows the R8 rechecks, the R15 positives and
   the R4 alerts read, a few thousand instead of 24 M tests and 83 M scans.
+- `raw.flagged_staff` holds the roster entries of those people, the only staff those models look up.
 - `raw.place_days` holds each place code's first and last scan of each day, which says exactly
   whether it was scanned in the 24 h before any as_of (R3's active codes).
 - `raw.testing_days` holds each enterprise's R1/R2 counts on each day, judged at 24:00 (the
@@ -78,10 +79,19 @@ SELECT place_code, CAST(scanned_at AS DATE) AS day, min(scanned_at) AS first_sca
 FROM raw.scans
 WHERE {where}
 GROUP BY place_code, day"""
+# raw.flagged_staff's rows: the roster entries of the people in the flagged tests and scans.
+_FLAGGED_STAFF = """
+SELECT credit_code, person_key, id_masked, name, job_type
+FROM raw.employees
+WHERE person_key IN (SELECT person_key FROM {tests} UNION SELECT person_key FROM {scans})"""
 # Each of these rollups recomputed from the feeds (rebuild, the reference the tests compare with).
 FLAGGED_SQL = {"flagged_tests": _FLAGGED_TESTS.format(people=_FLAGGED_PEOPLE),
                "flagged_scans": _FLAGGED_SCANS.format(where="true"),
                "place_days": _PLACE_DAYS.format(where="true")}
+FLAGGED_SQL["flagged_staff"] = _FLAGGED_STAFF.format(tests=f"({FLAGGED_SQL['flagged_tests']})",
+                                                     scans=f"({FLAGGED_SQL['flagged_scans']})")
+# The same rows, read from the flagged rollups already up to date (rebuild_flagged builds them first).
+_FROM_ROLLUPS = {"flagged_staff": _FLAGGED_STAFF.format(tests="raw.flagged_tests", scans="raw.flagged_scans")}
 # A reader without raw.flagged_tests / raw.flagged_scans / raw.place_days (a database loaded before
 # them) or recomputing: the same rows from the feeds, per query.
 FLAGGED_FROM_FEEDS = {
@@ -90,6 +100,8 @@ FLAGGED_FROM_FEEDS = {
                          f"FROM ({FLAGGED_SQL['flagged_tests']})",
     "stg_flagged_scans": f"CREATE OR REPLACE VIEW stg_flagged_scans AS {FLAGGED_SQL['flagged_scans']}",
     "stg_place_days": f"CREATE OR REPLACE VIEW stg_place_days AS {FLAGGED_SQL['place_days']}",
+    "stg_flagged_staff": "CREATE OR REPLACE VIEW stg_flagged_staff AS SELECT credit_code, person_key, id_masked, "
+                         f"name AS person_name, job_type FROM ({FLAGGED_SQL['flagged_staff']})",
 }
 
 # raw.staff_classes from the roster, each class keeping its id. A new class is numbered after the
@@ -167,10 +179,11 @@ def rebuild_staff(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def rebuild_flagged(con: duckdb.DuckDBPyConnection, tables=tuple(FLAGGED_SQL)) -> None:
-    """Recompute raw.flagged_tests, raw.flagged_scans and raw.place_days (or those of `tables`) from the feeds."""
+    """Recompute raw.flagged_tests, raw.flagged_scans, raw.place_days and raw.flagged_staff (or those
+    of `tables`, in that order) from the feeds."""
     for table in tables:
         con.execute(f"DELETE FROM raw.{table}")
-        con.execute(f"INSERT INTO raw.{table} {FLAGGED_SQL[table]}")
+        con.execute(f"INSERT INTO raw.{table} {_FROM_ROLLUPS.get(table, FLAGGED_SQL[table])}")
 
 
 def rebuild(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
@@ -199,7 +212,7 @@ def ensure(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
     if no_classes and staffed:
         db.create_rule_views(con, s)
         rebuild_staff(con)
-    sources = {"flagged_tests": "tests", "flagged_scans": "scans", "place_days": "scans"}
+    sources = {"flagged_tests": "tests", "flagged_scans": "scans", "place_days": "scans", "flagged_staff": "employees"}
     rebuild_flagged(con, [t for t, src in sources.items() if con.execute(
         f"SELECT NOT EXISTS (SELECT 1 FROM raw.{t}) AND EXISTS (SELECT 1 FROM raw.{src})").fetchone()[0]])
 
@@ -240,6 +253,8 @@ def update(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
     db.create_rule_views(con, s)
     update_flagged(con)
     update_scans(con)
+    # the roster entries of the flagged people: few, so recomputed whole (any roster change counts)
+    rebuild_flagged(con, ["flagged_staff"])
     spans_changed = update_test_spans(con)
     update_staff(con, spans_changed)
     update_testing_days(con, s)

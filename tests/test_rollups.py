@@ -300,6 +300,14 @@ def test_flagged_and_place_rollups_follow_new_results_corrections_and_scans(tmp_
     assert r.cursor().execute("SELECT recheck_state, recheck_sample_id FROM recheck_obligations('2022-06-04')"
                               ).fetchall() == [("已按时复核", "R1")]
     r.close()
+    # P2 changes job on E2's roster: the positive case shows the roster entry as it is now.
+    ingest.ingest_paths([write_feed(tmp_path / "roster2.csv", "roster",
+                                    [{**ROSTER[1], "job_type": "普通岗位"}])], s.db_path, s)
+    flagged(s)  # raw.flagged_staff equals its recomputation too
+    r = db.connect(s.db_path, s)
+    assert r.cursor().execute("SELECT sample_id, job_type FROM positive_cases('2022-06-04')").fetchall() == [
+        ("B2", "普通岗位")]
+    r.close()
     # The lab corrects M1 to 阴性: P1 has no flagged result left and leaves the rollup whole.
     load(tmp_path, s, "d3.csv", [sample("M1", sampled_at="2022-06-02 08:00:00", tube="混管", pool_id="POOL1",
                                         resulted_at="2022-06-02 14:00:00")])
@@ -380,7 +388,7 @@ def test_a_database_from_before_the_rollup_still_reads_right_and_the_next_load_b
     w = duckdb.connect(str(old))
     w.execute("DROP TABLE test_spans; DROP TABLE testing_days; DROP TABLE testing_days_range; "
               "DROP TABLE staff_classes; DROP TABLE staff_spans; DROP TABLE flagged_tests; DROP TABLE flagged_scans; "
-              "DROP TABLE place_days")
+              "DROP TABLE place_days; DROP TABLE flagged_staff")
     w.close()
     s = Settings(db_path=old, demo_dir=demo_db.demo_dir)
     whole = db.connect(demo_db.db_path, demo_db)
@@ -394,7 +402,7 @@ def test_a_database_from_before_the_rollup_still_reads_right_and_the_next_load_b
     ingest.ingest_paths([], old, s)  # any load, even of nothing, builds the rollup
     after = db.connect(old, s)
     assert after.cursor().execute("SELECT count(*) FROM raw.test_spans").fetchone()[0] > 0
-    for table in ("staff_spans", "flagged_tests", "flagged_scans", "place_days"):
+    for table in ("staff_spans", "flagged_tests", "flagged_scans", "place_days", "flagged_staff"):
         assert after.cursor().execute(f"SELECT count(*) FROM raw.{table}").fetchone()[0] > 0, table
     assert spans_differ(after.cursor()) == 0 and days_differ(after.cursor()) == 0
     assert after.cursor().execute("SELECT count(*) FROM raw.testing_days").fetchone()[0] > 0

@@ -7,7 +7,7 @@ SELECT
     w.enterprise_name, w.county_code, w.county_name, w.city_code, w.city_name, w.sector,
     t.sample_id, t.sampled_at, t.resulted_at, t.site
 FROM stg_flagged_tests AS t
-JOIN stg_employees AS e ON e.person_key = t.person_key
+JOIN stg_flagged_staff AS e ON e.person_key = t.person_key
 JOIN whitelist(as_of) AS w ON w.credit_code = e.credit_code
 CROSS JOIN stg_settings AS st
 WHERE t.tube = '单管'

@@ -57,5 +57,5 @@ SELECT
         ELSE '超时未复核'
     END AS recheck_state
 FROM matched AS m
-JOIN stg_employees AS e ON e.person_key = m.person_key
+JOIN stg_flagged_staff AS e ON e.person_key = m.person_key
 JOIN whitelist(as_of) AS w ON w.credit_code = e.credit_code;

@@ -11,6 +11,6 @@ SELECT
 FROM stg_flagged_scans AS s
 JOIN stg_places AS p ON p.place_code = s.place_code
 JOIN whitelist(as_of) AS w ON w.credit_code = p.credit_code
-LEFT JOIN stg_employees AS e ON e.credit_code = p.credit_code AND e.person_key = s.person_key
+LEFT JOIN stg_flagged_staff AS e ON e.credit_code = p.credit_code AND e.person_key = s.person_key
 WHERE s.scanned_at > CAST(as_of AS TIMESTAMP) - INTERVAL 24 HOUR
   AND s.scanned_at <= CAST(as_of AS TIMESTAMP);

@@ -194,6 +194,17 @@ CREATE TABLE IF NOT EXISTS flagged_scans (
     health_code VARCHAR NOT NULL
 );
 
+-- Rollup, rebuilt at the end of each ingest run: the roster entries of the people in flagged_tests
+-- or flagged_scans, the only staff the R8, R15 and R4 models look up (instead of all 3 M entries).
+-- key: credit_code, person_key
+CREATE TABLE IF NOT EXISTS flagged_staff (
+    credit_code VARCHAR NOT NULL,
+    person_key UHUGEINT NOT NULL,
+    id_masked VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    job_type VARCHAR NOT NULL
+);
+
 -- Rollup, maintained with test_spans: each place code's first and last scan on each day it was
 -- scanned. A 24 h window (as_of - 24 h, as_of] meets two days, and a code was scanned in it exactly
 -- when one of them has first_scanned_at <= as_of and last_scanned_at > as_of - 24 h (R3's active
