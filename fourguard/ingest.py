@@ -37,6 +37,7 @@ RAW_CELL_CHARS = 1000  # quarantine keeps this much of an oversized cell (the so
 # (measured: 1M test rows held ~0.9 GB without a limit) and the dashboard beside it keeps its memory.
 INGEST_MEMORY_LIMIT = "1GB"
 RETRYABLE = ("ref_credit_code", "ref_place_code")
+REFERENCED = ("registry", "places")  # the feeds whose rows RETRYABLE rows point at
 # Reasons where the row points at something not loaded yet; a clerk fixes them by loading it.
 REF_CHECKS = {
     "credit_code": ("ref_credit_code", "SELECT credit_code FROM raw.enterprises",
@@ -420,10 +421,13 @@ def ingest_paths(paths: Iterable[str | os.PathLike], db_path: str | os.PathLike 
             reports.append(ingest_file(con, path, run_id, s, Path(tmp)))
             if on_report:
                 on_report(reports[-1])
-        for rep in retry_quarantine(con, run_id, s):
-            reports.append(rep)
-            if on_report:
-                on_report(rep)
+        # A held row can only pass once what it points at arrives: retry when the run added or
+        # changed registry or place-code rows (the references RETRYABLE rows wait for).
+        if any(r.status == "loaded" and r.feed in REFERENCED and (r.inserted or r.updated) for r in reports):
+            for rep in retry_quarantine(con, run_id, s):
+                reports.append(rep)
+                if on_report:
+                    on_report(rep)
         if progress:
             progress(0.99, "正在更新汇总（每人检测时间、企业每日检测覆盖）")
         rollups.update(con, s)

@@ -199,14 +199,31 @@ def test_dependency_order_whatever_the_order_given(tmp_path, s):
     assert all(r.quarantined == 0 for r in reports)
 
 
-def test_quarantined_rows_retry_when_the_reference_arrives(tmp_path, s):
+def test_quarantined_rows_retry_when_the_reference_arrives(tmp_path, s, monkeypatch):
     ingest.ingest_paths([write_feed(tmp_path / "r.csv", "roster", ROSTER)], s.db_path, s)
     assert rows(s, "SELECT count(*) FROM quarantine WHERE retryable AND resolved_at IS NULL") == [(2,)]
+    # A run that brings no registry or place-code rows cannot resolve them: no retry is attempted.
+    retries = []
+    real = ingest.retry_quarantine
+    monkeypatch.setattr(ingest, "retry_quarantine", lambda *a: retries.append(1) or real(*a))
+    ingest.ingest_paths([write_feed(tmp_path / "t.csv", "tests", [sample()])], s.db_path, s)
+    assert retries == []
     reports = ingest.ingest_paths([write_feed(tmp_path / "reg.csv", "registry", REGISTRY)], s.db_path, s)
-    assert [r.status for r in reports] == ["loaded", "retried"]
+    assert [r.status for r in reports] == ["loaded", "retried"] and retries == [1]
     assert rows(s, "SELECT name, id_masked FROM employees ORDER BY name") == [
         ("王五", P1[:4] + "*" * 10 + P1[-4:]), ("赵六", P2[:4] + "*" * 10 + P2[-4:])]
     assert rows(s, "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL") == [(0,)]
+
+
+def test_scans_held_for_an_unknown_place_code_load_once_the_place_arrives(tmp_path, s):
+    scan = dict(place_code="PC-NEW", id_number=P1, scanned_at="2022-06-08 08:00", health_code="绿码")
+    ingest.ingest_paths([write_feed(tmp_path / "reg.csv", "registry", REGISTRY),
+                         write_feed(tmp_path / "s.csv", "scans", [scan])], s.db_path, s)
+    assert rows(s, "SELECT reason_code FROM quarantine WHERE resolved_at IS NULL") == [("ref_place_code",)]
+    reports = ingest.ingest_paths([write_feed(tmp_path / "p.csv", "places", [
+        dict(place_code="PC-NEW", credit_code=E1, place_name="新大门", kind="出入口")])], s.db_path, s)
+    assert [(r.status, r.inserted) for r in reports] == [("loaded", 1), ("retried", 1)]
+    assert rows(s, "SELECT place_code, health_code FROM scans") == [("PC-NEW", "绿码")]
 
 
 @pytest.mark.parametrize("content,words", [
