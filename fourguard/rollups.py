@@ -7,7 +7,8 @@
   流动接触岗位 staff, or the rest: one R1 rule applies to a whole class at any moment) and each roster
   entry's spans under its class's integer id, so the R1/R2 counts at any as_of are one filtered scan
   grouped by that id (staff_testing), not a join of 3 M staff with their samples.
-- `raw.flagged_tests` holds every test of a person with a 阳性 or 待复核 result, and
+- `raw.flagged_tests` holds the tests of a person with a 阳性 or 待复核 result from the first such
+  sample on, and
   `raw.flagged_scans` every 红码/黄码 scan: the only rows the R8 rechecks, the R15 positives and
   the R4 alerts read, a few thousand instead of 24 M tests and 83 M scans.
 - `raw.flagged_staff` holds the roster entries of those people, the only staff those models look up.
@@ -62,12 +63,15 @@ STAFF_FROM_ROSTER = {
 }
 
 FLAGGED = "('阳性', '待复核')"
-# raw.flagged_tests' rows: every test of the people `people` (a SELECT of person_key) lists.
-_FLAGGED_TESTS = """
-SELECT sample_id, person_key, id_masked, name, sampled_at, result, resulted_at, tube, pool_id, site
-FROM raw.tests
-WHERE person_key IN ({people})"""
-_FLAGGED_PEOPLE = f"SELECT person_key FROM raw.tests WHERE result IN {FLAGGED}"
+# raw.flagged_tests' rows: every test of a person with a flagged result taken at or after their first
+# flagged sample (no recheck can be older: R8's single tube follows the pool's result), of the people
+# matching `people` and the tests matching `where` (conditions on person_key / on t).
+_FLAGGED_TESTS = f"""
+SELECT t.sample_id, t.person_key, t.id_masked, t.name, t.sampled_at, t.result, t.resulted_at, t.tube, t.pool_id, t.site
+FROM raw.tests AS t
+JOIN (SELECT person_key, min(sampled_at) AS first_flagged_at FROM raw.tests
+      WHERE result IN {FLAGGED} AND {{people}} GROUP BY person_key) AS f ON f.person_key = t.person_key
+WHERE t.sampled_at >= f.first_flagged_at AND {{where}}"""
 # raw.flagged_scans' rows: the red and yellow code scans, of those matching `where`.
 _FLAGGED_SCANS = """
 SELECT place_code, person_key, id_masked, scanned_at, health_code
@@ -85,7 +89,7 @@ SELECT credit_code, person_key, id_masked, name, job_type
 FROM raw.employees
 WHERE person_key IN (SELECT person_key FROM {tests} UNION SELECT person_key FROM {scans})"""
 # Each of these rollups recomputed from the feeds (rebuild, the reference the tests compare with).
-FLAGGED_SQL = {"flagged_tests": _FLAGGED_TESTS.format(people=_FLAGGED_PEOPLE),
+FLAGGED_SQL = {"flagged_tests": _FLAGGED_TESTS.format(people="true", where="true"),
                "flagged_scans": _FLAGGED_SCANS.format(where="true"),
                "place_days": _PLACE_DAYS.format(where="true")}
 FLAGGED_SQL["flagged_staff"] = _FLAGGED_STAFF.format(tests=f"({FLAGGED_SQL['flagged_tests']})",
@@ -283,9 +287,10 @@ def update_staff(con: duckdb.DuckDBPyConnection, spans_changed: bool) -> None:
 
 
 def update_flagged(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring raw.flagged_tests up to date: the tests of the people with a changed test are replaced
-    (a person is in or out of the rollup by all their tests; one whose flagged result was corrected
-    leaves it). Every test an upsert touched is at or after its batch's `since` (update_test_spans)."""
+    """Bring raw.flagged_tests up to date for the people with a changed test. Every test an upsert
+    touched is at or after its batch's `since` (update_test_spans), so only their tests from the
+    earliest `since` on are read again (a range the zone maps find): a new flagged result brings the
+    person's tests from it on, a corrected one takes out those before the next flagged sample."""
     [(lo,)] = con.execute("SELECT min(since) FROM changed_people").fetchall()
     if lo is not None:
         # who may enter or leave: a changed person with a flagged test from `since` on, or already in
@@ -294,11 +299,12 @@ def update_flagged(con: duckdb.DuckDBPyConnection) -> None:
                     "AND person_key IN (SELECT person_key FROM changed_people) "
                     "UNION SELECT person_key FROM raw.flagged_tests "
                     "WHERE person_key IN (SELECT person_key FROM changed_people)", [lo])
+        # Their rows from `since` on are replaced; earlier rows cannot change (an earlier first flagged
+        # sample than `since` is untouched, so it stays the first).
         touched = "person_key IN (SELECT person_key FROM flagged_touched)"
-        con.execute(f"DELETE FROM raw.flagged_tests WHERE {touched}")
-        con.execute("INSERT INTO raw.flagged_tests " + _FLAGGED_TESTS.format(people="SELECT person_key FROM flagged_touched"))
-        con.execute(f"DELETE FROM raw.flagged_tests WHERE {touched} AND person_key NOT IN "
-                    f"(SELECT person_key FROM raw.flagged_tests WHERE result IN {FLAGGED})")
+        con.execute(f"DELETE FROM raw.flagged_tests WHERE {touched} AND sampled_at >= ?", [lo])
+        con.execute("INSERT INTO raw.flagged_tests " + _FLAGGED_TESTS.format(
+            people=touched, where=f"t.{touched} AND t.sampled_at >= ?"), [lo])
 
 
 def update_scans(con: duckdb.DuckDBPyConnection) -> None:

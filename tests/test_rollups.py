@@ -285,17 +285,17 @@ def test_flagged_and_place_rollups_follow_new_results_corrections_and_scans(tmp_
     ingest.ingest_paths([write_feed(tmp_path / "reg.csv", "registry", REGISTRY),
                          write_feed(tmp_path / "roster.csv", "roster", ROSTER),
                          write_feed(tmp_path / "places.csv", "places", places)], s.db_path, s)
-    # P1's pool comes back 待复核: every test of P1 is flagged, P2's negative is not.
+    # P1's pool comes back 待复核: P1's tests from that sample on are flagged (not the earlier A0), P2's
+    # negative is not.
     load(tmp_path, s, "d1.csv", [sample("A0", sampled_at="2022-06-01 07:00:00"),
                                  sample("M1", sampled_at="2022-06-02 08:00:00", tube="混管", pool_id="POOL1",
                                         result="待复核", resulted_at="2022-06-02 14:00:00"),
                                  sample("B1", P2, sampled_at="2022-06-02 09:00:00")])
-    assert flagged(s)["tests"] == [("A0", "单管", "阴性"), ("M1", "混管", "待复核")]
-    # P1's recheck single tube joins them; P2's later positive flags P2 with both samples.
+    assert flagged(s)["tests"] == [("M1", "混管", "待复核")]
+    # P1's recheck single tube joins it; P2's later positive flags P2 from that sample on.
     load(tmp_path, s, "d2.csv", [sample("R1", sampled_at="2022-06-02 18:00:00"),
                                  sample("B2", P2, sampled_at="2022-06-03 09:00:00", result="阳性")])
-    assert flagged(s)["tests"] == [("A0", "单管", "阴性"), ("B1", "单管", "阴性"), ("B2", "单管", "阳性"),
-                                   ("M1", "混管", "待复核"), ("R1", "单管", "阴性")]
+    assert flagged(s)["tests"] == [("B2", "单管", "阳性"), ("M1", "混管", "待复核"), ("R1", "单管", "阴性")]
     r = db.connect(s.db_path, s)
     assert r.cursor().execute("SELECT recheck_state, recheck_sample_id FROM recheck_obligations('2022-06-04')"
                               ).fetchall() == [("已按时复核", "R1")]
@@ -308,10 +308,15 @@ def test_flagged_and_place_rollups_follow_new_results_corrections_and_scans(tmp_
     assert r.cursor().execute("SELECT sample_id, job_type FROM positive_cases('2022-06-04')").fetchall() == [
         ("B2", "普通岗位")]
     r.close()
-    # The lab corrects M1 to 阴性: P1 has no flagged result left and leaves the rollup whole.
+    # A late result: P2's pool of 06-02 08:30 comes back 待复核, so P2's tests from then on are flagged.
+    load(tmp_path, s, "d2b.csv", [sample("M2", P2, sampled_at="2022-06-02 08:30:00", tube="混管", pool_id="POOL2",
+                                         result="待复核", resulted_at="2022-06-02 15:00:00")])
+    assert flagged(s)["tests"] == [("B1", "单管", "阴性"), ("B2", "单管", "阳性"), ("M1", "混管", "待复核"),
+                                   ("M2", "混管", "待复核"), ("R1", "单管", "阴性")]
+    # The lab corrects M1 to 阴性: P1 has no flagged result left and leaves the rollup.
     load(tmp_path, s, "d3.csv", [sample("M1", sampled_at="2022-06-02 08:00:00", tube="混管", pool_id="POOL1",
                                         resulted_at="2022-06-02 14:00:00")])
-    assert flagged(s)["tests"] == [("B1", "单管", "阴性"), ("B2", "单管", "阳性")]
+    assert flagged(s)["tests"] == [("B1", "单管", "阴性"), ("B2", "单管", "阳性"), ("M2", "混管", "待复核")]
     # Scans: a 红码 and a 绿码; then the 红码 is corrected to 绿码 and a 黄码 arrives.
     scan = dict(place_code="PC-E1-GATE", id_number=P1)
     ingest.ingest_paths([write_feed(tmp_path / "s1.csv", "scans", [

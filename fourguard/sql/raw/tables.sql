@@ -168,8 +168,9 @@ CREATE TABLE IF NOT EXISTS test_spans (
     next_sampled_at TIMESTAMP
 );
 
--- Rollup, maintained with test_spans (fourguard/rollups.py): every test of a person with a 阳性 or
--- 待复核 result (R8 rechecks, R15 positives), a few hundred rows instead of every sample.
+-- Rollup, maintained with test_spans (fourguard/rollups.py): the tests of a person with a 阳性 or
+-- 待复核 result from their first such sample on (R8 rechecks, R15 positives), a few hundred rows
+-- instead of every sample.
 -- key: sample_id, person_key
 CREATE TABLE IF NOT EXISTS flagged_tests (
     sample_id VARCHAR NOT NULL,
