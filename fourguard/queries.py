@@ -586,35 +586,39 @@ def overdue_staff(con, as_of, credit_code: str) -> pd.DataFrame:
     return df
 
 
-def production_status_mix(con, start, end, as_of, county=None, city=None, sector=None) -> pd.DataFrame:
-    """Per day and operating status (未上报 = no report): whitelisted enterprises, long form."""
-    sql = (f"SELECT day, coalesce(status, '{UNREPORTED}') AS status, count(*) AS count_enterprises "
-           f"FROM production_daily($start, $end, $as_of) WHERE {SCOPE} GROUP BY ALL ORDER BY day, status")
-    return _frame(con, sql, _params(as_of, county, city, sector, start=start, end=end))
+# production_overview's parts, each over {days}: the scope's rows of production_daily
+_PRODUCTION_DAYS = f"production_daily($start, $end, $as_of) WHERE {SCOPE}"
+_STATUS_MIX = (f"SELECT day, coalesce(status, '{UNREPORTED}') AS status, count(*) AS count_enterprises "
+               "FROM {days} GROUP BY ALL ORDER BY day, status")
+_PRODUCTION_TREND = (
+    "SELECT day, count(*) AS count_enterprises, count(status) AS count_reported, "
+    "sum(output_wan_yuan) FILTER (WHERE baseline_output_wan_yuan IS NOT NULL) AS output_wan_yuan, "
+    "sum(baseline_output_wan_yuan) FILTER (WHERE output_wan_yuan IS NOT NULL) AS baseline_output_wan_yuan, "
+    "avg(capacity_pct) FILTER (WHERE baseline_capacity_pct IS NOT NULL) AS capacity_pct, "
+    "avg(baseline_capacity_pct) FILTER (WHERE capacity_pct IS NOT NULL) AS baseline_capacity_pct, "
+    "sum(on_duty) FILTER (WHERE baseline_on_duty IS NOT NULL) AS on_duty, "
+    "sum(baseline_on_duty) FILTER (WHERE on_duty IS NOT NULL) AS baseline_on_duty, "
+    "sum(on_duty) AS on_duty_all "
+    "FROM {days} GROUP BY day ORDER BY day")
+_BASELINE_BASIS = "SELECT coalesce(any_value(baseline_basis), '无基线') AS basis, credit_code FROM {days} GROUP BY credit_code"
 
 
-def production_trend(con, start, end, as_of, county=None, city=None, sector=None) -> pd.DataFrame:
-    """Per day: output, capacity and staff on duty against the pre-emergency baseline, over the
-    reports that have both a value and a baseline (so a missing report never looks like a drop)."""
-    sql = ("SELECT day, count(*) AS count_enterprises, count(status) AS count_reported, "
-           "sum(output_wan_yuan) FILTER (WHERE baseline_output_wan_yuan IS NOT NULL) AS output_wan_yuan, "
-           "sum(baseline_output_wan_yuan) FILTER (WHERE output_wan_yuan IS NOT NULL) AS baseline_output_wan_yuan, "
-           "avg(capacity_pct) FILTER (WHERE baseline_capacity_pct IS NOT NULL) AS capacity_pct, "
-           "avg(baseline_capacity_pct) FILTER (WHERE capacity_pct IS NOT NULL) AS baseline_capacity_pct, "
-           "sum(on_duty) FILTER (WHERE baseline_on_duty IS NOT NULL) AS on_duty, "
-           "sum(baseline_on_duty) FILTER (WHERE on_duty IS NOT NULL) AS baseline_on_duty, "
-           "sum(on_duty) AS on_duty_all "
-           f"FROM production_daily($start, $end, $as_of) WHERE {SCOPE} GROUP BY day ORDER BY day")
-    return _frame(con, sql, _params(as_of, county, city, sector, start=start, end=end))
-
-
-def production_baseline_basis(con, start, end, as_of, county=None, city=None, sector=None) -> dict:
-    """{应急前: n, 区间前3天: n, 无基线: n} enterprises in the range by where their baseline comes from."""
-    sql = ("SELECT coalesce(any_value(baseline_basis), '无基线') AS basis, credit_code "
-           f"FROM production_daily($start, $end, $as_of) WHERE {SCOPE} GROUP BY credit_code")
-    df = _frame(con, sql, _params(as_of, county, city, sector, start=start, end=end))
-    counts = df["basis"].value_counts()
-    return {k: int(counts.get(k, 0)) for k in ("应急前", "区间前3天", "无基线")}
+def production_overview(con, start, end, as_of, county=None, city=None, sector=None) -> dict:
+    """The 生产经营 page's data over production_daily (computed once):
+    - trend: per day, output, capacity and staff on duty against the pre-emergency baseline, over the
+      reports that have both a value and a baseline (so a missing report never looks like a drop);
+    - mix: per day and operating status (未上报 = no report), whitelisted enterprises, long form;
+    - basis: {应急前: n, 区间前3天: n, 无基线: n} enterprises by where their baseline comes from."""
+    con.execute("CREATE OR REPLACE TEMP TABLE production_days_now AS SELECT * FROM " + _PRODUCTION_DAYS,
+                {k: v for k, v in _params(as_of, county, city, sector, start=start, end=end).items()
+                 if f"${k}" in _PRODUCTION_DAYS})
+    try:
+        basis = con.execute(_BASELINE_BASIS.format(days="production_days_now")).df()["basis"].value_counts()
+        return {"trend": con.execute(_PRODUCTION_TREND.format(days="production_days_now")).df(),
+                "mix": con.execute(_STATUS_MIX.format(days="production_days_now")).df(),
+                "basis": {k: int(basis.get(k, 0)) for k in ("应急前", "区间前3天", "无基线")}}
+    finally:
+        con.execute("DROP TABLE IF EXISTS production_days_now")
 
 
 def emergency_periods(con, county, start, end, as_of) -> pd.DataFrame:

@@ -5,11 +5,10 @@ from fourguard import charts, palette, queries, ui
 
 f = ui.filter_bar(trend=True)
 span = (f.start, f.end, f.as_of)
-trend = ui.query(queries.production_trend, *span, **f.scope)
-mix = ui.query(queries.production_status_mix, *span, **f.scope)
+overview = ui.query(queries.production_overview, *span, **f.scope)
+trend, mix, basis = overview["trend"], overview["mix"], overview["basis"]
 shutdowns = ui.query(queries.shutdowns_in_range, f.as_of, f.start, f.end, **f.scope)
 alerts = ui.query(queries.shutdown_episodes, f.as_of, alerts_only=True, **f.scope)
-basis = ui.query(queries.production_baseline_basis, *span, **f.scope)
 limit = ui.query(queries.rule_settings)["shutdown_limit_days"]
 periods = ui.query(queries.emergency_periods, f.county, f.start, f.end, f.as_of) if f.county else None
 

@@ -192,6 +192,10 @@ def production_con(tmp_path_factory):
 AS_OF = D(2022, 6, 6, 12)
 
 
+def overview(con, **scope):
+    return queries.production_overview(con, dt.date(2022, 6, 2), dt.date(2022, 6, 9), AS_OF, **scope)
+
+
 def test_production_baseline_before_the_first_emergency_else_the_first_three_days(production_con):
     daily = production_con.execute("SELECT * FROM production_daily(DATE '2022-06-02', DATE '2022-06-09', ?)",
                                    [AS_OF]).df()
@@ -202,19 +206,20 @@ def test_production_baseline_before_the_first_emergency_else_the_first_three_day
     assert first.loc["乙厂", "baseline_basis"] == "区间前3天"                  # 06-02 … 06-04
     assert first.loc["乙厂", "baseline_output_wan_yuan"] == pytest.approx(30)
     assert pd.isna(first.loc["乙店", "baseline_basis"])                         # listed 06-04, reported 06-06 only
-    assert queries.production_baseline_basis(production_con, dt.date(2022, 6, 2), dt.date(2022, 6, 9), AS_OF) == \
-        {"应急前": 1, "区间前3天": 2, "无基线": 1}
+    assert overview(production_con)["basis"] == {"应急前": 1, "区间前3天": 2, "无基线": 1}
 
 
 def test_production_status_mix_counts_unreported_days(production_con):
-    mix = queries.production_status_mix(production_con, dt.date(2022, 6, 2), dt.date(2022, 6, 9), AS_OF)
+    mix = overview(production_con)["mix"]
     day6 = mix[mix["day"] == pd.Timestamp("2022-06-06")].set_index("status")["count_enterprises"].to_dict()
     assert day6 == {"闭环生产": 1, "停产": 1, "正常生产": 1, queries.UNREPORTED: 1}
     assert mix[mix["day"] == pd.Timestamp("2022-06-03")]["count_enterprises"].sum() == 3  # 乙店 not listed yet
 
 
 def test_production_trend_compares_like_with_like(production_con):
-    trend = queries.production_trend(production_con, dt.date(2022, 6, 2), dt.date(2022, 6, 9), AS_OF)
+    trend = overview(production_con)["trend"]
+    assert production_con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'production_days_now'"
+                                  ).fetchone()[0] == 0  # its scratch table is gone
     day5 = trend.set_index("day").loc[pd.Timestamp("2022-06-05")]
     assert day5["output_wan_yuan"] == pytest.approx(60 + 5)          # 甲厂 and 乙厂; 乙站 reports no output
     assert day5["baseline_output_wan_yuan"] == pytest.approx(105 + 30)
