@@ -609,7 +609,9 @@ def production_overview(con, start, end, as_of, county=None, city=None, sector=N
       reports that have both a value and a baseline (so a missing report never looks like a drop);
     - mix: per day and operating status (未上报 = no report), whitelisted enterprises, long form;
     - basis: {应急前: n, 区间前3天: n, 无基线: n} enterprises by where their baseline comes from."""
-    con.execute("CREATE OR REPLACE TEMP TABLE production_days_now AS SELECT * FROM " + _PRODUCTION_DAYS,
+    con.execute("CREATE OR REPLACE TEMP TABLE production_days_now AS SELECT day, credit_code, status, output_wan_yuan, "
+                "capacity_pct, on_duty, baseline_basis, baseline_output_wan_yuan, baseline_capacity_pct, "
+                "baseline_on_duty FROM " + _PRODUCTION_DAYS,
                 {k: v for k, v in _params(as_of, county, city, sector, start=start, end=end).items()
                  if f"${k}" in _PRODUCTION_DAYS})
     try:
