@@ -170,20 +170,9 @@ CREATE TABLE IF NOT EXISTS test_spans (
 
 -- Rollup, maintained with test_spans (fourguard/rollups.py): the tests of a person with a 阳性 or
 -- 待复核 result from their first such sample on (R8 rechecks, R15 positives), a few hundred rows
--- instead of every sample.
+-- instead of every sample: the tests table's columns, without the load's file and time.
 -- key: sample_id, person_key
-CREATE TABLE IF NOT EXISTS flagged_tests (
-    sample_id VARCHAR NOT NULL,
-    person_key UHUGEINT NOT NULL,
-    id_masked VARCHAR NOT NULL,
-    name VARCHAR,
-    sampled_at TIMESTAMP NOT NULL,
-    result VARCHAR NOT NULL,
-    resulted_at TIMESTAMP,
-    tube VARCHAR NOT NULL,
-    pool_id VARCHAR,
-    site VARCHAR
-);
+CREATE TABLE IF NOT EXISTS flagged_tests AS SELECT * EXCLUDE (source_file, loaded_at) FROM tests LIMIT 0;
 
 -- Rollup, maintained with test_spans: every 红码/黄码 scan (R4), a few thousand rows a day instead of
 -- every scan. key: place_code, person_key, scanned_at
