@@ -8,9 +8,8 @@
   entry's spans under its class's integer id, so the R1/R2 counts at any as_of are one filtered scan
   grouped by that id (staff_testing), not a join of 3 M staff with their samples.
 - `raw.flagged_tests` holds the tests of a person with a 阳性 or 待复核 result from the first such
-  sample on, and
-  `raw.flagged_scans` every 红码/黄码 scan: the only rows the R8 rechecks, the R15 positives and
-  the R4 alerts read, a few thousand instead of 24 M tests and 83 M scans.
+  sample on, and `raw.flagged_scans` every 红码/黄码 scan: the only rows the R8 rechecks, the R15
+  positives and the R4 alerts read, a few thousand instead of 24 M tests and 83 M scans.
 - `raw.flagged_staff` holds the roster entries of those people, the only staff those models look up.
 - `raw.place_days` holds each place code's first and last scan of each day, which says exactly
   whether it was scanned in the 24 h before any as_of (R3's active codes).
