@@ -42,7 +42,7 @@ def coverage_trend(con, code: str, start: dt.date, end: dt.date, as_of) -> pd.Da
                              "coalesce(r.count_within_interval, 0) AS count_within_interval, "
                              "coalesce(r.count_overdue, 0) AS count_overdue "
                              f"FROM check_times($start, $end, $as_of) AS c LEFT JOIN ({daily}) AS r USING (day) "
-                             "ORDER BY c.day", queries._params(as_of, start=start, end=end, **extra))
+                             "ORDER BY c.day", {"as_of": as_of, "start": start, "end": end, **extra})
     df["coverage_rate"] = df["count_within_interval"] / df["count_employees"].where(df["count_employees"] > 0)
     return df
 

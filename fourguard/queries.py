@@ -477,20 +477,28 @@ FROM days AS d
 LEFT JOIN states AS s ON s.check_at = d.check_at AND s.county_code = d.county_code"""
 
 
-def testing_daily_sql(con, start: dt.date, end: dt.date, as_of, codes: list[str] | None = None) -> tuple[str, dict]:
-    """SQL (and its extra parameters) of one row per enterprise in scope (and in `codes`, if given) on
-    the whitelist, per day of [start, end] up to as_of's date: day, check_at, credit_code, county_code,
-    city_code, sector, is_emergency, is_closed_loop, count_employees, count_within_interval,
-    count_overdue (R1/R2 at check_at: 24:00 for a day before as_of's date, as_of on its date).
-    Scope parameters: $county, $city, $sector."""
+def testing_daily_sql(con, start: dt.date, end: dt.date, as_of, county=None, city=None, sector=None,
+                      codes: list[str] | None = None) -> tuple[str, dict]:
+    """SQL and its parameters (all but $as_of) of one row per enterprise in scope (and in `codes`, if
+    given) on the whitelist, per day of [start, end] up to as_of's date: day, check_at, credit_code,
+    county_code, city_code, sector, is_emergency, is_closed_loop, count_employees, count_within_interval,
+    count_overdue (R1/R2 at check_at: 24:00 for a day before as_of's date, as_of on its date)."""
     rolled, live = _day_segments(con, start, end, as_of_time(as_of))
-    parts, params = [], {"codes": codes}
+    scope = {"county": county, "city": city, "sector": sector, "codes": codes}
+    params, parts = dict(scope), []
     if rolled:
         parts.append(f"SELECT * FROM stg_testing_days WHERE day BETWEEN $rolled_from AND $rolled_to AND {SCOPE} "
                      "AND ($codes IS NULL OR credit_code IN (SELECT unnest(CAST($codes AS VARCHAR[]))))")
         params |= {"rolled_from": rolled[0], "rolled_to": rolled[1]}
+    if live:  # the scope's staff class ids, for testing_days to skip other counties' spans
+        params["class_from"], params["class_to"] = _run(
+            con, "SELECT min(c.class_id), max(c.class_id) FROM stg_staff_classes AS c "
+                 "JOIN stg_enterprises AS e ON e.credit_code = c.credit_code "
+                 f"WHERE {SCOPE} AND ($codes IS NULL OR e.credit_code IN (SELECT unnest(CAST($codes AS VARCHAR[]))))",
+            scope).fetchone() if any(v is not None for v in scope.values()) else (None, None)
     for i, (a, b) in enumerate(live):
-        parts.append(f"SELECT * FROM testing_days($live_from{i}, $live_to{i}, $as_of, $county, $city, $sector, $codes)")
+        parts.append(f"SELECT * FROM testing_days($live_from{i}, $live_to{i}, $as_of, $county, $city, $sector, $codes, "
+                     "$class_from, $class_to)")
         params |= {f"live_from{i}": a, f"live_to{i}": b}
     if not parts:
         parts.append("SELECT * FROM stg_testing_days WHERE false")
@@ -501,12 +509,12 @@ def coverage_trend(con, start, end, as_of, county=None, city=None, sector=None) 
     """Testing coverage on each day of [start, end] up to as_of: a day before as_of's date as at its
     24:00, as_of's date at as_of (R1/R2 with the rules of that moment); is_partial_history marks days
     whose look-back reaches before the first loaded sample."""
-    daily, extra = testing_daily_sql(con, start, end, as_of)
+    daily, extra = testing_daily_sql(con, start, end, as_of, county, city, sector)
     sql = ("SELECT day, any_value(check_at) AS check_at, sum(count_employees) AS count_employees, "
            "sum(count_within_interval) AS count_within_interval, sum(count_overdue) AS count_overdue, "
            "round(sum(count_within_interval) / nullif(sum(count_employees), 0), 4) AS coverage_rate "
            f"FROM ({daily}) GROUP BY day ORDER BY day")
-    df = _frame(con, sql, _params(as_of, county, city, sector, **extra))
+    df = _frame(con, sql, {"as_of": as_of_time(as_of), **extra})
     df = df.astype({"count_employees": "int64", "count_within_interval": "int64", "count_overdue": "int64"})
     # A day whose longest look-back (常态 interval) starts before the first loaded sample reads low.
     first, normal = con.execute("SELECT (SELECT min(sampled_at) FROM stg_tests), normal_interval_hours "

@@ -362,7 +362,7 @@ def _intervals(s: Settings) -> list[float | None]:
 def _insert_days(con, first: dt.date, last: dt.date, codes: list[str] | None = None) -> None:
     """testing_days' rows for [first, last], every day judged at 24:00 (as_of after the last)."""
     if first <= last and codes != []:
-        con.execute("INSERT INTO raw.testing_days SELECT * FROM testing_days(?, ?, ?, NULL, NULL, NULL, ?)",
+        con.execute("INSERT INTO raw.testing_days SELECT * FROM testing_days(?, ?, ?, NULL, NULL, NULL, ?, NULL, NULL)",
                     [first, last, last + dt.timedelta(days=1), codes])
 
 

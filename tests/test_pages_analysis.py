@@ -41,8 +41,8 @@ def daily_con(request, crafted_db):
 
 
 def daily_rows(con, start, end, as_of, county=None, city=None, sector=None) -> pd.DataFrame:
-    sql, extra = queries.testing_daily_sql(con, start, end, as_of)
-    return queries._frame(con, sql + " ORDER BY day, credit_code", queries._params(as_of, county, city, sector, **extra))
+    sql, extra = queries.testing_daily_sql(con, start, end, as_of, county, city, sector)
+    return queries._frame(con, sql + " ORDER BY day, credit_code", {"as_of": queries.as_of_time(as_of), **extra})
 
 
 # ---------------------------------------------------------------- coverage: one query over the range

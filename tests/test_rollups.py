@@ -77,7 +77,7 @@ def days_differ(con) -> int:
     """raw.testing_days against testing_days computed now over its range (0 also when both are empty)."""
     fresh = ("SELECT * FROM testing_days((SELECT first_day FROM raw.testing_days_range), "
              "(SELECT last_day FROM raw.testing_days_range), (SELECT last_day + 1 FROM raw.testing_days_range), "
-             "NULL, NULL, NULL, NULL)")
+             "NULL, NULL, NULL, NULL, NULL, NULL)")
     return con.execute(f"""SELECT (SELECT count(*) FROM (SELECT * FROM raw.testing_days EXCEPT ALL {fresh}))
                                 + (SELECT count(*) FROM ({fresh} EXCEPT ALL SELECT * FROM raw.testing_days))""").fetchone()[0]
 

@@ -10,7 +10,9 @@
 -- the reader to pick by the county's state at check_at, which app switches can change at any time.
 -- A person is within when the sample in force at check_at (its span holds check_at) is no older than
 -- the interval, both ends inclusive. Read per staff class (stg_staff_spans), as staff_testing does.
-CREATE OR REPLACE MACRO testing_days(start_on, end_on, as_of, county, city, sector, codes) AS TABLE
+-- class_from / class_to: the lowest and highest staff class id in scope (NULL: not given), constants
+-- that let the span scan skip the row groups of other counties' classes (queries.testing_daily_sql).
+CREATE OR REPLACE MACRO testing_days(start_on, end_on, as_of, county, city, sector, codes, class_from, class_to) AS TABLE
 WITH checks AS (
     -- with the oldest sample each configured interval counts at the check, and the oldest of them
     SELECT c.day, c.check_at,
@@ -84,6 +86,7 @@ in_force AS (
         FROM staff_spans_after(least(CAST(CAST(start_on AS DATE) AS TIMESTAMP) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND,
                                      CAST(as_of AS TIMESTAMP))) AS s
         WHERE s.sampled_at >= (SELECT min(oldest_at) FROM checks) AND s.sampled_at <= CAST(as_of AS TIMESTAMP)
+          AND (class_from IS NULL OR s.class_id BETWEEN class_from AND class_to)
     ) AS s
     JOIN checks AS c
       ON s.sampled_at <= c.check_at AND s.next_sampled_at > c.check_at AND s.sampled_at >= c.oldest_at
