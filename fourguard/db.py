@@ -193,7 +193,7 @@ class Reader:
         if not {"staff_classes", "staff_spans"} <= present or self.recompute_rollups:
             out |= rollups.STAFF_FROM_ROSTER
         if not flagged <= present or self.recompute_rollups:
-            out |= rollups.FLAGGED_FROM_FEEDS
+            out |= rollups.flagged_from_feeds()
         return out
 
     def refresh_writebacks(self) -> None:

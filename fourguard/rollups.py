@@ -95,17 +95,19 @@ FLAGGED_SQL["flagged_staff"] = _FLAGGED_STAFF.format(tests=f"({FLAGGED_SQL['flag
                                                      scans=f"({FLAGGED_SQL['flagged_scans']})")
 # The same rows, read from the flagged rollups already up to date (rebuild_flagged builds them first).
 _FROM_ROLLUPS = {"flagged_staff": _FLAGGED_STAFF.format(tests="raw.flagged_tests", scans="raw.flagged_scans")}
-# A reader without raw.flagged_tests / raw.flagged_scans / raw.place_days (a database loaded before
-# them) or recomputing: the same rows from the feeds, per query.
-FLAGGED_FROM_FEEDS = {
-    "stg_flagged_tests": "CREATE OR REPLACE VIEW stg_flagged_tests AS SELECT sample_id, person_key, sampled_at, result, "
-                         f"resulted_at, coalesce(resulted_at, sampled_at) AS result_at, tube, pool_id, site "
-                         f"FROM ({FLAGGED_SQL['flagged_tests']})",
-    "stg_flagged_scans": f"CREATE OR REPLACE VIEW stg_flagged_scans AS {FLAGGED_SQL['flagged_scans']}",
-    "stg_place_days": f"CREATE OR REPLACE VIEW stg_place_days AS {FLAGGED_SQL['place_days']}",
-    "stg_flagged_staff": "CREATE OR REPLACE VIEW stg_flagged_staff AS SELECT credit_code, person_key, id_masked, "
-                         f"name AS person_name, job_type FROM ({FLAGGED_SQL['flagged_staff']})",
-}
+
+
+def flagged_from_feeds() -> dict[str, str]:
+    """For a reader without the flagged rollups (a database loaded before them) or recomputing: each
+    one's staging view (sql/staging/stg_<table>.sql) over its recomputation instead of its table."""
+    from . import db
+
+    out = {}
+    for table, sql in FLAGGED_SQL.items():
+        view = db.read_sql(f"staging/stg_{table}.sql")
+        out[f"stg_{table}"] = view.replace(f"FROM raw.{table}", f"FROM ({sql})")
+    return out
+
 
 # raw.staff_classes from the roster, each class keeping its id. A new class is numbered after the
 # last one in its county's block of ids (county 41xxyy: [xxyy << 17, (xxyy + 1) << 17)), so a county's
