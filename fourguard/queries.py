@@ -486,15 +486,14 @@ def testing_daily_sql(con, start: dt.date, end: dt.date, as_of, county=None, cit
     rolled, live = _day_segments(con, start, end, as_of_time(as_of))
     scope = {"county": county, "city": city, "sector": sector, "codes": codes}
     params, parts = dict(scope), []
+    in_scope = f"{SCOPE} AND ($codes IS NULL OR credit_code IN (SELECT unnest(CAST($codes AS VARCHAR[]))))"
     if rolled:
-        parts.append(f"SELECT * FROM stg_testing_days WHERE day BETWEEN $rolled_from AND $rolled_to AND {SCOPE} "
-                     "AND ($codes IS NULL OR credit_code IN (SELECT unnest(CAST($codes AS VARCHAR[]))))")
+        parts.append(f"SELECT * FROM stg_testing_days WHERE day BETWEEN $rolled_from AND $rolled_to AND {in_scope}")
         params |= {"rolled_from": rolled[0], "rolled_to": rolled[1]}
     if live:  # the scope's staff class ids, for testing_days to skip other counties' spans
         params["class_from"], params["class_to"] = _run(
             con, "SELECT min(c.class_id), max(c.class_id) FROM stg_staff_classes AS c "
-                 "JOIN stg_enterprises AS e ON e.credit_code = c.credit_code "
-                 f"WHERE {SCOPE} AND ($codes IS NULL OR e.credit_code IN (SELECT unnest(CAST($codes AS VARCHAR[]))))",
+                 f"JOIN stg_enterprises AS e USING (credit_code) WHERE {in_scope}",
             scope).fetchone() if any(v is not None for v in scope.values()) else (None, None)
     for i, (a, b) in enumerate(live):
         parts.append(f"SELECT * FROM testing_days($live_from{i}, $live_to{i}, $as_of, $county, $city, $sector, $codes, "
@@ -617,11 +616,9 @@ def production_overview(con, start, end, as_of, county=None, city=None, sector=N
       reports that have both a value and a baseline (so a missing report never looks like a drop);
     - mix: per day and operating status (未上报 = no report), whitelisted enterprises, long form;
     - basis: {应急前: n, 区间前3天: n, 无基线: n} enterprises by where their baseline comes from."""
-    con.execute("CREATE OR REPLACE TEMP TABLE production_days_now AS SELECT day, credit_code, status, output_wan_yuan, "
-                "capacity_pct, on_duty, baseline_basis, baseline_output_wan_yuan, baseline_capacity_pct, "
-                "baseline_on_duty FROM " + _PRODUCTION_DAYS,
-                {k: v for k, v in _params(as_of, county, city, sector, start=start, end=end).items()
-                 if f"${k}" in _PRODUCTION_DAYS})
+    _run(con, "CREATE OR REPLACE TEMP TABLE production_days_now AS SELECT day, credit_code, status, output_wan_yuan, "
+              "capacity_pct, on_duty, baseline_basis, baseline_output_wan_yuan, baseline_capacity_pct, "
+              "baseline_on_duty FROM " + _PRODUCTION_DAYS, _params(as_of, county, city, sector, start=start, end=end))
     try:
         basis = con.execute(_BASELINE_BASIS.format(days="production_days_now")).df()["basis"].value_counts()
         return {"trend": con.execute(_PRODUCTION_TREND.format(days="production_days_now")).df(),
