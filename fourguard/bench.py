@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import psutil
 
-from . import config, db, freshness, rollups
+from . import config, db, freshness, queries, rollups
 from .config import REPO_DIR, Settings
 
 PAGES = ["01_overview.py", "02_coverage.py", "03_overdue.py", "04_risk_map.py", "05_production.py",
@@ -121,34 +121,53 @@ def bench_ingest(db_path: Path, data_dir: Path, workdir: Path, rows: list[Row]) 
                     f"{loaded:,} rows; {secs / raw_secs:.1f}× read_csv (target ≤ 4×)"))
 
 
-def record_page(page: str, params: dict) -> list[tuple]:
-    """The (function, arguments) of every ui.query one render of the page makes."""
+def record_page(page: str, params: dict) -> list[list[tuple]]:
+    """The ui.query calls one render of the page makes, as steps in order: each step the
+    (function, arguments) run one after another, or a ui.query_all group run side by side."""
     from streamlit.testing.v1 import AppTest
 
     from . import ui
 
-    calls, real = [], ui._within_area
+    steps, real_bind, real_together = [], ui._within_area, ui._together
 
-    def spy(fn, args, kwargs):
-        bound = real(fn, args, kwargs)
-        calls.append((fn, dict(bound)))
+    def bind(fn, args, kwargs):
+        bound = real_bind(fn, args, kwargs)
+        steps.append([(fn, dict(bound))])
         return bound
-    ui._within_area = spy
+
+    def together(bound):
+        del steps[-len(bound):]  # bound one by one just before
+        steps.append(list(bound))
+        return real_together(bound)
+    ui._within_area, ui._together = bind, together
     try:
         at = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=900)
         for key, value in params.items():
             at.query_params[key] = value
         at.run()       # the home page first (as a browser does), not counted
-        calls.clear()
+        steps.clear()
         at.switch_page(f"pages/{page}").run()
         if at.exception:
             raise RuntimeError(f"{page}: {at.exception[0].message}")
     finally:
-        ui._within_area = real
-    unique = {}
-    for fn, kw in calls:
-        unique.setdefault((fn.__module__, fn.__name__, repr(sorted(kw.items(), key=lambda i: i[0]))), (fn, kw))
-    return list(unique.values())
+        ui._within_area, ui._together = real_bind, real_together
+    seen, out = set(), []
+    for step in steps:  # a call already made is a cache hit in the app
+        step = [(fn, kw) for fn, kw in step if _call_key(fn, kw) not in seen]
+        seen.update(_call_key(fn, kw) for fn, kw in step)
+        if step:
+            out.append(step)
+    return out
+
+
+def _call_key(fn, kw: dict) -> tuple:
+    return fn.__module__, fn.__name__, repr(sorted(kw.items(), key=lambda i: i[0]))
+
+
+def replay(con, steps: list[list[tuple]]) -> None:
+    """Run one page's recorded calls uncached, groups side by side as the page runs them."""
+    for step in steps:
+        queries.gather(con, *(lambda c, fn=fn, kw=kw: fn(c, **kw) for fn, kw in step))
 
 
 def bench_pages(db_path: Path, repeat: int, rows: list[Row], scopes: list[tuple[str, dict]]) -> None:
@@ -162,22 +181,22 @@ def bench_pages(db_path: Path, repeat: int, rows: list[Row], scopes: list[tuple[
             if not (REPO_DIR / "pages" / page).exists():
                 continue
             try:
-                calls = record_page(page, params)
+                steps = record_page(page, params)
             except RuntimeError as exc:
                 rows.append(Row(f"page data {page} · {label}", [], f"页面出错：{exc}"))
                 continue
             times = []
             for _ in range(repeat):
                 t0 = time.perf_counter()
-                for fn, kw in calls:
-                    fn(con, **kw)
+                replay(con, steps)
                 times.append(time.perf_counter() - t0)
-            secs, _ = _timed(lambda: [fn(raw_con, **kw) for fn, kw in calls])
+            secs, _ = _timed(replay, raw_con, steps)
             totals[0] += statistics.median(times)
             totals[1] += secs
+            calls, together = sum(map(len, steps)), sum(len(step) for step in steps if len(step) > 1)
             rows.append(Row(f"page data {page} · {label}", times,
-                            f"{len(calls)} queries; recomputed from raw feeds {secs:.3f} s "
-                            f"({secs / statistics.median(times):.1f}×)"))
+                            f"{calls} queries{f' ({together} side by side)' if together else ''}; "
+                            f"recomputed from raw feeds {secs:.3f} s ({secs / statistics.median(times):.1f}×)"))
     rows.append(Row("speed-up over recomputing from the raw feeds", [],
                     f"every page, every scope: {totals[0]:.2f} s with rollups, {totals[1]:.2f} s recomputed "
                     f"({totals[1] / totals[0]:.1f}×)"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -44,6 +45,21 @@ def as_of_time(as_of) -> dt.datetime:
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> duckdb.DuckDBPyConnection:
     """Execute with exactly the named parameters the text uses (DuckDB refuses extras)."""
     return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
+
+
+def gather(con, *jobs) -> list:
+    """Run independent `job(cursor)` calls side by side, each on its own cursor of con's database,
+    and return their results in order (the first failure is raised). DuckDB releases the GIL while
+    a query runs, so a page's separate models share the machine's cores instead of queuing."""
+    if len(jobs) < 2:
+        return [job(con) for job in jobs]
+    cursors = [con.cursor() for _ in jobs]
+    try:
+        with ThreadPoolExecutor(len(jobs), thread_name_prefix="fourguard-gather") as pool:
+            return list(pool.map(lambda job, cur: job(cur), jobs, cursors))
+    finally:
+        for cur in cursors:
+            cur.close()
 
 
 def _params(as_of, county=None, city=None, sector=None, **extra) -> dict:
@@ -330,25 +346,33 @@ def metrics(con, as_of: dt.datetime, county: str | None = None, city: str | None
     """The one-screen summary at as_of for the province, a city or a county (keys: docs/metrics.md)."""
     t = as_of_time(as_of)
     p = _params(t, county, city, sector)
-    rechecks, = _run(con, "SELECT count(DISTINCT (person_key, pool_sample_id)) "
-                          f"FROM recheck_obligations($as_of) WHERE {SCOPE} AND is_over_limit", p).fetchone()
-    shutdowns, = _run(con, "SELECT count(DISTINCT credit_code) "
-                           f"FROM shutdown_episodes($as_of) WHERE {SCOPE} AND is_alert", p).fetchone()
-    huts_required, huts_with = _run(con, "SELECT count(*), count(*) FILTER (WHERE has_sampling_hut) "
-                                         f"FROM sampling_huts($as_of) WHERE {SCOPE}", p).fetchone()
-    output = [r for r in _sector_output_rows(con, t, county, city) if sector in (None, r["sector"])]
+
+    def counts(con) -> tuple:
+        rechecks, = _run(con, "SELECT count(DISTINCT (person_key, pool_sample_id)) "
+                              f"FROM recheck_obligations($as_of) WHERE {SCOPE} AND is_over_limit", p).fetchone()
+        shutdowns, = _run(con, "SELECT count(DISTINCT credit_code) "
+                               f"FROM shutdown_episodes($as_of) WHERE {SCOPE} AND is_alert", p).fetchone()
+        huts = _run(con, "SELECT count(*), count(*) FILTER (WHERE has_sampling_hut) "
+                         f"FROM sampling_huts($as_of) WHERE {SCOPE}", p).fetchone()
+        output = [r for r in _sector_output_rows(con, t, county, city) if sector in (None, r["sector"])]
+        return rechecks, shutdowns, huts, output, positive_figures(con, t, county, city, sector), quarantined_rows(con)
+
+    testing, places, issues, (rechecks, shutdowns, (huts_required, huts_with), output, positives, quarantined) = gather(
+        con, lambda c: testing_figures(c, t, county, city, sector),
+        lambda c: place_code_summary(c, t, county, city, sector),
+        lambda c: _issue_figures(c, t, county, city, sector), counts)
     return {
         "as_of": t.isoformat(timespec="seconds"),
         "scope": {"county": county, "city": city, **({"sector": sector} if sector else {})},
-        **testing_figures(con, t, county, city, sector),
-        "quarantined_rows": quarantined_rows(con),
-        **positive_figures(con, t, county, city, sector),
+        **testing,
+        "quarantined_rows": quarantined,
+        **positives,
         "recheck_over_6h": rechecks,
         "shutdown_over_3d": shutdowns,
-        "place_codes": place_code_summary(con, t, county, city, sector),
+        "place_codes": places,
         "output_coverage_by_sector": {r["sector"]: r["output_share"] for r in output},
         "sampling_huts": {"required": huts_required, "with_hut": huts_with},
-        "issues": _issue_figures(con, t, county, city, sector),
+        "issues": issues,
     }
 
 
@@ -431,13 +455,15 @@ def coverage_by_level(con, as_of, county=None, city=None, sector=None) -> pd.Dat
 def coverage_overview(con, as_of, county=None, city=None, sector=None) -> dict:
     """The coverage page's figures at as_of, computed as metrics() computes them (same keys): testing
     coverage and its breakdown by level, place codes, output coverage per sector, sampling huts."""
-    levels = coverage_by_level(con, as_of, county, city, sector)
-    output = output_coverage_by_sector(con, as_of, county, city)
-    huts = sampling_huts(con, as_of, county, city, sector)
+    levels, output, huts, places = gather(
+        con, lambda c: coverage_by_level(c, as_of, county, city, sector),
+        lambda c: output_coverage_by_sector(c, as_of, county, city),
+        lambda c: sampling_huts(c, as_of, county, city, sector),
+        lambda c: place_code_summary(c, as_of, county, city, sector))
     return {
         "levels": levels,
         **_testing_totals(levels[levels["level"] == "county"]),
-        "place_codes": place_code_summary(con, as_of, county, city, sector),
+        "place_codes": places,
         "output": output[output["sector"] == sector] if sector else output,
         "output_target": rule_settings(con)["output_coverage_target"],
         "huts": huts,

@@ -104,11 +104,17 @@ def build(con, as_of, county=None, city=None, sector=None) -> Briefing:
     scope = dict(county=county, city=city, sector=sector)
     short, label = scope_names(con, **scope)
     title = f"四保白名单企业监测日报（{short}）{t.year}年{t.month}月{t.day}日"
-    head = wall.headline(con, t, **scope)
+    trend_start = t.date() - dt.timedelta(days=TREND_DAYS - 1)
+    head, data, trend, overdue, found, shut, issues, by_dept, summary = queries.gather(
+        con, lambda c: wall.headline(c, t, **scope), lambda c: queries.risk_map(c, t, **scope),
+        lambda c: queries.coverage_trend(c, trend_start, t.date(), t, **scope),
+        lambda c: queries.overdue_ranking(c, t, "count", **scope), lambda c: alerts.alerts(c, t, **scope),
+        lambda c: queries.shutdown_episodes(c, t, alerts_only=True, **scope),
+        lambda c: closure.issue_closure(c, t, **scope), lambda c: closure.closure_by(c, t, "department", **scope),
+        lambda c: closure.closure_summary(c, t, **scope))
     sections, figures = [], {}
 
     # 风险排名: the counties of the scope, or within one county its enterprises
-    data = queries.risk_map(con, t, **scope)
     kind = "enterprise" if county else "county"
     scored = data["enterprises"] if county else data["counties"]
     rank = risk.table(scored, kind, with_county=False)
@@ -127,11 +133,9 @@ def build(con, as_of, county=None, city=None, sector=None) -> Briefing:
                             "ranking" if not rank.empty else None, "本范围内没有白名单企业"))
 
     # 检测覆盖率趋势 (chart only; the numbers are the headline's)
-    trend = queries.coverage_trend(con, t.date() - dt.timedelta(days=TREND_DAYS - 1), t.date(), t, **scope)
     if not trend.empty and trend["count_employees"].any():
         figures["coverage"] = (charts.coverage_trend(trend), f"近{TREND_DAYS}天检测覆盖率")
 
-    overdue = queries.overdue_ranking(con, t, "count", **scope)
     total_overdue = int(overdue["count_overdue"].sum()) if not overdue.empty else 0
     sections.append(Section("overdue", "超时未检最多的企业", _table(overdue, {
         "enterprise_name": ("企业", "text"), "county_name": ("县（市、区）", "text"), "sector": ("行业", "text"),
@@ -141,7 +145,6 @@ def build(con, as_of, county=None, city=None, sector=None) -> Briefing:
         f"共 {len(overdue):,} 家企业有超时未检员工，合计 {total_overdue:,} 人；按超时人数排列。",
         empty="本范围内所有员工都在检测间隔内"))
 
-    found = alerts.alerts(con, t, **scope)
     by_kind = "、".join(f"{k} {n}" for k, n in alerts.counts(found).items() if n)
     sections.append(Section("alerts", "电子哨预警", _levels(_table(found, {
         "alert_at": ("时间", "datetime"), "level": ("等级", "text"), "kind": ("类型", "text"),
@@ -149,7 +152,6 @@ def build(con, as_of, county=None, city=None, sector=None) -> Briefing:
         f"共 {len(found):,} 条（{by_kind or '无'}），最严重、最新的在前。",
         empty="当前没有电子哨预警"))
 
-    shut = queries.shutdown_episodes(con, t, alerts_only=True, **scope)
     shut = shut.assign(state=shut["is_ongoing"].map({True: "停产中", False: "已复产"}))
     limit = int(queries.rule_settings(con)["shutdown_limit_days"])
     sections.append(Section("shutdowns", f"停产超{limit}天的企业", _table(shut, {
@@ -158,15 +160,13 @@ def build(con, as_of, county=None, city=None, sector=None) -> Briefing:
         f"停产须经批准、原则上不超过{limit}天（R9）：共 {len(shut):,} 家仍在停产或近期结束。",
         empty=f"没有停产超过{limit}天的企业"))
 
-    issues = closure.filter_issues(closure.issue_closure(con, t, **scope), "已超期")
+    issues = closure.filter_issues(issues, "已超期")
     sections.append(Section("issues", "超期未办结的诉求", _table(issues, {
         "issue_id": ("诉求编号", "text"), "enterprise_name": ("企业", "text"), "county_name": ("县（市、区）", "text"),
         "category": ("类别", "text"), "department": ("责任单位", "text"), "deadline_at": ("办理时限", "datetime"),
         "overdue_hours": ("超期（小时）", "float", 1), "detail": ("诉求内容", "text")}),
         f"共 {len(issues):,} 件未办结且已过办理时限，超期最久的排在前面。", empty="没有超期未办结的诉求"))
 
-    by_dept = closure.closure_by(con, t, "department", **scope)
-    summary = closure.closure_summary(con, t, **scope)
     sections.append(Section("departments", "各责任单位办结情况", _table(by_dept, {
         "name": ("责任单位", "text"), "count_total": ("诉求", "int"), "count_open": ("未办结", "int"),
         "count_overdue": ("已超期", "int"), "count_closed": ("已办结", "int"), "closure_rate": ("办结率", "rate", 1),

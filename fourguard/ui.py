@@ -4,14 +4,16 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import inspect
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
-from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+from streamlit.runtime.scriptrunner_utils.script_run_context import add_script_run_ctx, get_script_run_ctx
 
 from . import auth, db, feeds
 from .formats import fmt_int, fmt_pct, fmt_time  # noqa: F401 (pages call them as ui.fmt_*)
@@ -95,11 +97,43 @@ def query(fn, *args, **kwargs):
     county/city argument outside it raises auth.AccessDenied, a missing one becomes the user's
     area, an enterprise outside it is refused, and a department handler gets its own issues only.
     """
+    return _fetch(fn, _allowed(fn, args, kwargs))
+
+
+def query_all(*calls: tuple, **common) -> list:
+    """Several `query` calls computed side by side, each on its own thread and cursor (DuckDB uses
+    every core for them at once); results in order, cached like query's.
+
+    Each call is (fn, *args) or (fn, *args, {keyword: value}); `common` keywords (a page's scope)
+    go to every one."""
+    bound = []
+    for fn, *args in calls:
+        kwargs = {**common, **(args.pop() if args and isinstance(args[-1], dict) else {})}
+        bound.append((fn, _allowed(fn, tuple(args), kwargs)))
+    return _together(bound)
+
+
+def _together(bound: list[tuple]) -> list:
+    """_fetch each (fn, arguments by name) on a thread of its own that sees this script run."""
+    ctx = get_script_run_ctx()
+
+    def fetch(call):
+        add_script_run_ctx(threading.current_thread(), ctx)
+        return _fetch(*call)
+    with ThreadPoolExecutor(max(len(bound), 1), thread_name_prefix="fourguard-query") as pool:
+        return list(pool.map(fetch, bound))
+
+
+def _allowed(fn, args: tuple, kwargs: dict) -> dict:
+    """_within_area, or stop the page with a refusal the user can read."""
     try:
-        kwargs = _within_area(fn, args, kwargs)
+        return _within_area(fn, args, kwargs)
     except auth.AccessDenied as exc:
         st.error(f"无权查看：{exc}")
         st.stop()
+
+
+def _fetch(fn, kwargs: dict):
     r = reader()
     r.refresh_writebacks()
     return _cached(r.snapshot, r._wb_version, f"{fn.__module__}.{fn.__name__}", (),

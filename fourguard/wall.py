@@ -56,13 +56,17 @@ def figures(con, as_of, county=None, city=None, sector=None) -> dict:
     """The headline figures at one time, from the functions queries.metrics() takes them from (and
     only those: the wall computes them twice a refresh, now and 24 h before)."""
     t = as_of_time(as_of)
-    m = {**queries.testing_figures(con, t, county, city, sector), **queries.positive_figures(con, t, county, city, sector)}
-    issues = closure.closure_summary(con, t, county, city, sector)
+    testing, positives, issues, red_yellow, producing_now = queries.gather(
+        con, lambda c: queries.testing_figures(c, t, county, city, sector),
+        lambda c: queries.positive_figures(c, t, county, city, sector),
+        lambda c: closure.closure_summary(c, t, county, city, sector),
+        lambda c: queries.red_yellow_count(c, t, county, city, sector),
+        lambda c: producing(c, t, county, city, sector))
     return {
-        "enterprises": m["enterprises"], "employees": m["employees"], "coverage_48h": m["coverage_rate"],
-        "overdue_employees": m["overdue_employees"], "positives": m["positives"], "clusters": m["clusters"],
-        "red_yellow_scans_24h": queries.red_yellow_count(con, t, county, city, sector),
-        "producing_normally": producing(con, as_of, county, city, sector),
+        "enterprises": testing["enterprises"], "employees": testing["employees"],
+        "coverage_48h": testing["coverage_rate"], "overdue_employees": testing["overdue_employees"],
+        "positives": positives["positives"], "clusters": positives["clusters"],
+        "red_yellow_scans_24h": red_yellow, "producing_normally": producing_now,
         "open_issues": issues["open"], "closure_rate": issues["closure_rate"],
     }
 
@@ -70,8 +74,8 @@ def figures(con, as_of, county=None, city=None, sector=None) -> dict:
 def headline(con, as_of, county=None, city=None, sector=None) -> pd.DataFrame:
     """One row per headline figure: key, label, value, previous (as_of − 24 h), delta, unit, better."""
     t = as_of_time(as_of)
-    now = figures(con, t, county, city, sector)
-    before = figures(con, t - dt.timedelta(hours=24), county, city, sector)
+    now, before = queries.gather(con, lambda c: figures(c, t, county, city, sector),
+                                 lambda c: figures(c, t - dt.timedelta(hours=24), county, city, sector))
     rows = []
     for key, label, unit, better in HEADLINE:
         value, previous = now[key], before[key]

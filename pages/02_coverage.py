@@ -7,7 +7,10 @@ num = lambda label: st.column_config.NumberColumn(label, format="localized")  # 
 pct = lambda label: st.column_config.NumberColumn(label, format="%.1f%%")     # noqa: E731 (values × 100)
 
 f = ui.filter_bar(trend=True)
-o = ui.query(queries.coverage_overview, f.as_of, **f.scope)
+o, kinds, zones, gaps, trend = ui.query_all(
+    (queries.coverage_overview, f.as_of), (queries.place_codes_by_kind, f.as_of),
+    (queries.place_zone_requirements, f.as_of), (queries.place_coverage, f.as_of, {"gaps_only": True}),
+    (queries.coverage_trend, f.start, f.end, f.as_of), **f.scope)
 pc, huts, output, target = o["place_codes"], o["huts"], o["output"], o["output_target"]
 judged = output[output["output_share"].notna()]
 
@@ -48,7 +51,6 @@ else:
 
 st.subheader("场所码（R3）")
 left, right = st.columns([2, 3])
-kinds = ui.query(queries.place_codes_by_kind, f.as_of, **f.scope)
 if kinds.empty:
     left.info("场所码台账中没有本范围白名单企业的场所。")
 else:
@@ -58,12 +60,10 @@ else:
                    hide_index=True, width="stretch", column_config={
                        "kind": "场所类型", "required_zone": "R3必备区域", "count_places": num("台账场所"),
                        "count_coded": num("已赋码"), "coverage_pct": pct("赋码率"), "count_active_24h": num("24小时有扫码")})
-    zones = ui.query(queries.place_zone_requirements, f.as_of, **f.scope)
     ui.table(zones, "必备区域场所码", where=left, hide_index=True, width="stretch", column_config={
         "required_zone": "必备区域", "count_enterprises": num("应设企业"), "count_with_code": num("已有码"),
         "count_lacking": num("缺码企业")})
     left.caption("工业生产、重点项目企业须有出入口码、生产区或车间码、生活区码（一门一码、一区一码）。")
-gaps = ui.query(queries.place_coverage, f.as_of, gaps_only=True, **f.scope)
 right.markdown(f"**缺少必备场所码的企业：{ui.fmt_int(len(gaps))} 家**")
 if gaps.empty:
     right.success("工业生产、重点项目企业的出入口、生产区/车间、生活区均已赋码。")
@@ -98,7 +98,6 @@ with right:
                          "hut": "核酸采样屋"})
 
 st.subheader("每日检测覆盖率趋势")
-trend = ui.query(queries.coverage_trend, f.start, f.end, f.as_of, **f.scope)
 if trend.empty or not trend["count_employees"].any():
     st.info(f"{f.start} 至 {f.end}（数据时间之前）没有白名单企业员工花名册，无法计算每日覆盖率。")
 else:

@@ -4,7 +4,9 @@ import streamlit as st
 from fourguard import charts, queries, ui
 
 f = ui.filter_bar()
-by_rule = ui.query(queries.overdue_by_rule, f.as_of, **f.scope)
+ORDERS = {"count": "按超时人数", "share": "按超时比例"}
+order = st.session_state.get("overdue_order") or "count"  # the ranking's order control below
+by_rule, ranking = ui.query_all((queries.overdue_by_rule, f.as_of), (queries.overdue_ranking, f.as_of, order), **f.scope)
 overdue, employees = int(by_rule["count_overdue"].sum()), int(by_rule["count_employees"].sum())
 
 st.title("超时未检")
@@ -23,10 +25,8 @@ with left:
                "百分比为该规则下员工的超时比例。")
 with right:
     st.subheader("企业排名")
-    order = st.segmented_control("企业排序", ["count", "share"], default="count", key="overdue_order",
-                                 format_func={"count": "按超时人数", "share": "按超时比例"}.get,
-                                 label_visibility="collapsed") or "count"
-    ranking = ui.query(queries.overdue_ranking, f.as_of, order, **f.scope)
+    st.segmented_control("企业排序", list(ORDERS), default="count", key="overdue_order", format_func=ORDERS.get,
+                         label_visibility="collapsed")
     cols[0].metric("超时未检", f"{ui.fmt_int(overdue)} 人")
     cols[1].metric("占在册员工", ui.fmt_pct(overdue / employees), help=f"在册员工 {ui.fmt_int(employees)} 人")
     cols[2].metric("涉及企业", f"{ui.fmt_int(len(ranking))} 家")

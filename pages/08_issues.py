@@ -4,7 +4,11 @@ import streamlit as st
 from fourguard import charts, closure, ui
 
 f = ui.filter_bar(trend=True)
-s = ui.query(closure.closure_summary, f.as_of, **f.scope)
+by = st.session_state.get("issues_by") or "department"  # the grouping control below
+s, ages, trend, groups, issues = ui.query_all(
+    (closure.closure_summary, f.as_of), (closure.backlog_by_age, f.as_of),
+    (closure.closure_trend, f.start, f.end, f.as_of), (closure.closure_by, f.as_of, by),
+    (closure.issue_closure, f.as_of), **f.scope)
 
 st.title("问题办结")
 st.caption(f"{f.label} · 数据时间 {ui.fmt_time(f.as_of)} · 企业诉求从收集、交办、办理到回访销号的闭环情况")
@@ -30,15 +34,12 @@ cols[3].metric("回访满意率", ui.fmt_pct(s["satisfaction_rate"]),
                help=f"满意或基本满意 {ui.fmt_int(s['satisfied'])} 件 ÷ 已回访 {ui.fmt_int(s['revisited'])} 件")
 
 left, right = st.columns(2)
-ages = ui.query(closure.backlog_by_age, f.as_of, **f.scope)
 ui.chart(charts.issue_backlog_age(ages, "未办结诉求按已提出时长"), "未办结诉求按已提出时长", where=left, width="stretch")
-trend = ui.query(closure.closure_trend, f.start, f.end, f.as_of, **f.scope)
 ui.chart(charts.issue_trend(trend, f"每日新提出与办结（{f.start:%m-%d} 至 {f.end:%m-%d}）"), "每日新提出与办结",
          where=right, width="stretch")
 
-by = st.segmented_control("分组查看", list(closure.BREAKDOWNS), format_func=closure.BREAKDOWNS.get,
-                          default="department", required=True, key="issues_by")
-groups = ui.query(closure.closure_by, f.as_of, by, **f.scope)
+st.segmented_control("分组查看", list(closure.BREAKDOWNS), format_func=closure.BREAKDOWNS.get,
+                     default="department", required=True, key="issues_by")
 ui.chart(charts.issue_closure_by(groups, closure.BREAKDOWNS[by],
                                  f"按{closure.BREAKDOWNS[by]}（未办结最多的前 15 个）"), f"按{closure.BREAKDOWNS[by]}办结情况",
          width="stretch")
@@ -53,7 +54,7 @@ name = c[2].selectbox(closure.BREAKDOWNS[by], ["", *groups["name"]], format_func
                       key=f"issues_group_{by}")
 day = c[3].selectbox("日期（新提出或办结）", [None, *trend["day"].dt.date], key="issues_day",
                      format_func=lambda d: f"{d:%m-%d}" if d else ui.ALL)
-rows = closure.filter_issues(ui.query(closure.issue_closure, f.as_of, **f.scope), view, bucket or None,
+rows = closure.filter_issues(issues, view, bucket or None,
                              by, name or None, day)
 st.caption(f"共 {ui.fmt_int(len(rows))} 件")
 if rows.empty:

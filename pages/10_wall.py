@@ -122,6 +122,12 @@ def board() -> None:
     focus = codes[i] if codes else None
     view = {"county": req.county or (focus if req.city else None), "city": req.city or focus, "sector": req.sector}
     rotation = (i, len(codes), req.rotate, now % req.rotate) if codes else None
+    try:  # every panel's data at once; the panels then read it from the cache
+        trend_start = as_of.date() - dt.timedelta(days=wall.TREND_DAYS - 1)
+        ui.query_all((wall.headline, as_of, c.scope), (queries.risk_map, as_of, c.scope),
+                     (alerts.alerts, as_of, c.scope), (queries.coverage_trend, trend_start, as_of.date(), as_of, view))
+    except Exception:  # each panel retries its own query and shows its own warning
+        log.exception("wall: panel data")
     guarded(c, "一屏掌控", draw_header, as_of, focus, rotation, warnings)
     guarded(c, "核心指标", draw_tiles, as_of)
     left, middle, right = st.columns([24, 46, 30], gap="small")

@@ -91,6 +91,18 @@ def test_closure_page_equals_metrics(demo_db, app_on, demo_con):
         assert len(at.dataframe[0].value) == m["open"]
 
 
+def test_closure_page_groups_by_the_chosen_breakdown(demo_db, app_on, demo_con):
+    app_on(demo_db)
+    t = freshness.latest_data_at(demo_con)
+    at = run_page("08_issues.py")
+    assert at.selectbox(key="issues_group_department").options[1:] == \
+        closure.closure_by(demo_con, t, "department")["name"].tolist()
+    at.segmented_control(key="issues_by").set_value("category").run()
+    assert not at.exception, at.exception
+    categories = closure.closure_by(demo_con, t, "category")["name"].tolist()
+    assert len(categories) > 1 and at.selectbox(key="issues_group_category").options[1:] == categories
+
+
 def test_closure_page_filters_by_age_bucket(demo_db, app_on, demo_con):
     app_on(demo_db)
     t = freshness.latest_data_at(demo_con)

@@ -104,6 +104,25 @@ def test_coverage_overview_agrees_with_metrics(demo_con, scope):
     assert dict(zip(counties["code"], counties["count_overdue"])) == m["overdue_by_county"]
 
 
+def test_gather_runs_its_jobs_side_by_side_in_order(demo_con):
+    import threading
+
+    both = threading.Barrier(2, timeout=10)   # broken (an error) unless the two jobs run at once
+
+    def job(n):
+        def run(con):
+            both.wait()
+            return con.execute("SELECT ? * 10", [n]).fetchone()[0]
+        return run
+    assert queries.gather(demo_con, job(1), job(2)) == [10, 20]
+    assert queries.gather(demo_con, lambda con: 7) == [7]
+
+    def broken(con):
+        con.execute("SELECT * FROM no_such_table")
+    with pytest.raises(Exception, match="no_such_table"):
+        queries.gather(demo_con, lambda con: 1, broken)
+
+
 def test_place_zone_requirements_count_enterprises_lacking_each_zone(demo_con):
     t = freshness.latest_data_at(demo_con)
     zones = queries.place_zone_requirements(demo_con, t).set_index("required_zone")
@@ -283,6 +302,21 @@ def test_overdue_ranking_top_row_and_selection_open_the_enterprise(demo_db, app_
     assert len(staff) == sql_count and staff["id_masked"].str.contains(r"\*{6,}").all()
     at.button[0].click().run()                              # 打开企业详情 → pages/06_enterprise.py?ent=…
     assert dict(at.query_params) == {"ent": code}
+
+
+def test_overdue_ranking_follows_its_order_control(demo_db, app_on, demo_con):
+    """The page reads the ranking before drawing the control (side by side with the rule chart), in
+    the order the control holds."""
+    app_on(demo_db)
+    t = freshness.latest_data_at(demo_con)
+    at = run_page("03_overdue.py")
+    by_share = queries.overdue_ranking(demo_con, t, "share")
+    assert at.dataframe[0].value.iloc[0]["enterprise_name"] != by_share.iloc[0]["enterprise_name"]
+    at.segmented_control(key="overdue_order").set_value("share").run()
+    assert not at.exception, at.exception
+    shown = at.dataframe[0].value
+    assert shown["enterprise_name"].tolist() == by_share["enterprise_name"].tolist()
+    assert shown["overdue_pct"].is_monotonic_decreasing
 
 
 def test_production_lists_the_demo_breach(demo_db, app_on, demo_con):
