@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from .feeds import SECTORS
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+# _frame takes Arrow from an execute() result; DuckDB warns that this copies the rows once, which
+# costs far less than .df() building a Python str per value.
+warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
 
 # Scope filter shared by every model: each macro exposes county_code, city_code and sector.
 SCOPE = ("($county IS NULL OR county_code = $county) AND ($city IS NULL OR city_code = $city) "
@@ -67,7 +72,35 @@ def _params(as_of, county=None, city=None, sector=None, **extra) -> dict:
 
 
 def _frame(con, sql: str, params: dict) -> pd.DataFrame:
-    return _run(con, sql, params).df()
+    """The query's rows as a DataFrame with the dtypes DuckDB's .df() gives, 3–5× faster for text:
+    .df() builds a Python str per value, Arrow hands pandas its string buffers as they are."""
+    return arrow_frame(con, _run(con, sql, params).to_arrow_table())
+
+
+def arrow_frame(con, table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as DuckDB's .df() would give it: integers and booleans as NumPy columns, or
+    pandas' nullable ones when a value is missing; dates and timestamps as datetime64[us]; decimals
+    as float64. Other types (lists, intervals…) go through DuckDB's own conversion."""
+    if len(set(table.column_names)) < table.num_columns or not table.num_rows:  # .df()'s own quirks
+        return con.from_arrow(table).df()
+    columns = {}
+    for name, col in zip(table.column_names, table.columns):
+        kind = col.type
+        if (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and 0 < len(col) == col.null_count:
+            columns[name] = pd.Series([None] * len(col), dtype=object)  # .df() cannot infer text from no value
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_floating(kind):
+            columns[name] = col.to_pandas()
+        elif pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+            nullable = pd.BooleanDtype() if pa.types.is_boolean(kind) else pd.api.types.pandas_dtype(
+                str(kind).replace("u", "U").replace("int", "Int"))
+            columns[name] = col.to_pandas(types_mapper={kind: nullable}.get) if col.null_count else col.to_numpy()
+        elif (pa.types.is_timestamp(kind) and kind.tz is None) or pa.types.is_date(kind):
+            columns[name] = col.cast(pa.timestamp("us")).to_pandas()
+        elif pa.types.is_decimal(kind):
+            columns[name] = col.cast(pa.float64()).to_pandas()
+        else:
+            columns[name] = con.from_arrow(pa.table({"c": col})).df()["c"]
+    return pd.DataFrame(columns, columns=table.column_names)
 
 
 def _rate(num, den) -> float | None:

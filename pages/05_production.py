@@ -5,10 +5,10 @@ from fourguard import charts, palette, queries, ui
 
 f = ui.filter_bar(trend=True)
 span = (f.start, f.end, f.as_of)
-overview = ui.query(queries.production_overview, *span, **f.scope)
+overview, shutdowns, alerts = ui.query_all(
+    (queries.production_overview, *span), (queries.shutdowns_in_range, f.as_of, f.start, f.end),
+    (queries.shutdown_episodes, f.as_of, {"alerts_only": True}), **f.scope)
 trend, mix, basis = overview["trend"], overview["mix"], overview["basis"]
-shutdowns = ui.query(queries.shutdowns_in_range, f.as_of, f.start, f.end, **f.scope)
-alerts = ui.query(queries.shutdown_episodes, f.as_of, alerts_only=True, **f.scope)
 limit = ui.query(queries.rule_settings)["shutdown_limit_days"]
 periods = ui.query(queries.emergency_periods, f.county, f.start, f.end, f.as_of) if f.county else None
 

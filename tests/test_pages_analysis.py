@@ -123,6 +123,32 @@ def test_gather_runs_its_jobs_side_by_side_in_order(demo_con):
         queries.gather(demo_con, lambda con: 1, broken)
 
 
+FRAME_CASES = """
+SELECT * FROM (VALUES
+    ('a', NULL::VARCHAR, 1::INTEGER, NULL::INTEGER, 2::BIGINT, 3::UTINYINT, 1.5::DOUBLE, true, NULL::BOOLEAN,
+     TIMESTAMP '2022-06-01 10:00:00.123456', DATE '2022-06-01', INTERVAL 3 HOUR, [1, 2], 3.25::DECIMAL(10, 2),
+     {'k': 1}, TIMESTAMPTZ '2022-06-01 10:00:00+08'),
+    (NULL, NULL, 2, 5, 3, 4, NULL, false, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL)
+) AS t(s, s_null, i, i_null, b, u, d, bo, bo_null, ts, dte, iv, lst, dec, st, tstz)
+"""
+
+
+@pytest.mark.parametrize("sql", [FRAME_CASES, f"{FRAME_CASES} WHERE false", "SELECT 1 AS x, 2 AS x"])
+def test_frames_have_the_dtypes_duckdb_gives(demo_con, sql):
+    pd.testing.assert_frame_equal(queries._frame(demo_con, sql, {}), demo_con.execute(sql).df())
+
+
+@pytest.mark.parametrize("model", ["enterprise_risk", "sentinel_alerts", "employee_status", "issue_closure",
+                                   "shutdown_episodes", "place_status", "enterprise_testing", "recheck_obligations"])
+def test_frames_of_the_models_equal_duckdbs_own(demo_con, model):
+    t = freshness.latest_data_at(demo_con)
+    columns = "* EXCLUDE (person_key)" if model in ("employee_status", "recheck_obligations") else "*"  # UHUGEINT: .df() has none
+    sql = f"SELECT {columns} FROM {model}($as_of) ORDER BY ALL"
+    fast = queries._frame(demo_con, sql, {"as_of": t, "county": None})
+    assert len(fast) > 0
+    pd.testing.assert_frame_equal(fast, demo_con.execute(sql, {"as_of": t}).df())
+
+
 def test_place_zone_requirements_count_enterprises_lacking_each_zone(demo_con):
     t = freshness.latest_data_at(demo_con)
     zones = queries.place_zone_requirements(demo_con, t).set_index("required_zone")
