@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 READER_MEMORY_LIMIT = "1GB"  # per process: every reader cursor shares the one in-memory database
 # Staging views over the snapshot alone (no write-backs), small and read by nearly every query: a
 # reader copies each into memory once, since its snapshot never changes (registry with region names,
-# place list with trimmed codes, production reports, staff classes: 30 k–400 k rows).
-SNAPSHOT_VIEWS = ("stg_enterprises", "stg_places", "stg_production", "stg_staff_classes")
+# place list with trimmed codes, production reports and their spans, staff classes: 30 k–400 k rows).
+SNAPSHOT_VIEWS = ("stg_enterprises", "stg_places", "stg_production", "stg_report_spans", "stg_staff_classes")
 SQL_DIR = Path(__file__).parent / "sql"
 LAYERS = ("staging", "metrics")
 

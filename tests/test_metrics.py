@@ -170,6 +170,23 @@ def test_whitelist_membership(con, as_of, enterprises, people):
 
 # ---------------------------------------------------------------- R15 positives and clusters
 
+def test_the_report_in_force_is_the_latest_on_or_before_the_day(demo_con):
+    """enterprise_status reads the report whose span holds as_of's date; that is the latest report
+    dated on or before it, at both ends of every day and on days some enterprises did not report."""
+    first, last = demo_con.execute("SELECT min(report_date), max(report_date) FROM stg_production").fetchone()
+    latest = ("SELECT w.credit_code, max(p.report_date), arg_max(p.status, p.report_date), "
+              "arg_max(p.on_duty, p.report_date) FROM whitelist($t) AS w LEFT JOIN stg_production AS p "
+              "ON p.credit_code = w.credit_code AND p.report_date <= CAST($t AS DATE) GROUP BY ALL ORDER BY 1")
+    ours = ("SELECT credit_code, last_report_date, production_status, on_duty FROM enterprise_status($t) ORDER BY 1")
+    gaps = 0
+    for day in pd.date_range(first - dt.timedelta(days=1), last + dt.timedelta(days=1)):
+        for t in (day.to_pydatetime(), day.to_pydatetime() + dt.timedelta(days=1, microseconds=-1)):
+            expected = demo_con.execute(latest, {"t": t}).fetchall()
+            assert demo_con.execute(ours, {"t": t}).fetchall() == expected, t
+            gaps += sum(1 for _, d, *_ in expected if d is not None and d < t.date())
+    assert gaps > 0  # some enterprise's report in force was from an earlier day
+
+
 def test_positives_count_roster_people_in_the_window_only(con):
     names = set(queries.positive_cases(con, T)["person_name"])
     assert names == {"张七", "吴一", "吴二", "郑一", "郑二", "冯二", "陈一", "陈二"}  # no 周无 (no roster),

@@ -1,16 +1,13 @@
 -- one row per enterprise on the whitelist at as_of; key: credit_code
 -- Adds the county's state at as_of and the latest production report dated on or before as_of's
--- date; the enterprise is in closed loop when that report says 闭环生产.
+-- date (the one report whose span, stg_report_spans, holds that date); the enterprise is in closed
+-- loop when that report says 闭环生产.
 CREATE OR REPLACE MACRO enterprise_status(as_of) AS TABLE
 WITH latest_report AS (
-    SELECT
-        credit_code,
-        max(report_date) AS last_report_date,
-        arg_max(status, report_date) AS production_status,
-        arg_max(on_duty, report_date) AS on_duty
-    FROM stg_production
+    SELECT credit_code, report_date AS last_report_date, status AS production_status, on_duty
+    FROM stg_report_spans
     WHERE report_date <= CAST(CAST(as_of AS TIMESTAMP) AS DATE)
-    GROUP BY credit_code
+      AND (next_report_date IS NULL OR next_report_date > CAST(CAST(as_of AS TIMESTAMP) AS DATE))
 )
 SELECT
     w.*,
