@@ -92,9 +92,13 @@ def draw_map(c, as_of, view: dict) -> None:
         st.pydeck_chart(deck, height=size[1], width="stretch")
 
 
+def trend_span(as_of) -> tuple:
+    """The trend panel's (start, end, as_of): the last wall.TREND_DAYS days up to as_of."""
+    return as_of.date() - dt.timedelta(days=wall.TREND_DAYS - 1), as_of.date(), as_of
+
+
 def draw_trend(c, as_of, view: dict) -> None:
-    start = as_of.date() - dt.timedelta(days=wall.TREND_DAYS - 1)
-    fig = wall.trend_figure(ui.query(queries.coverage_trend, start, as_of.date(), as_of, **view), width, height)
+    fig = wall.trend_figure(ui.query(queries.coverage_trend, *trend_span(as_of), **view), width, height)
     with st.container(key="wall_trend"):
         st.html(wall.head_html("核酸检测覆盖率趋势", f"近{wall.TREND_DAYS}天 · 每日24时，当日截至 {as_of:%H:%M}"))
         st.plotly_chart(fig, width="stretch", theme=None, config={"staticPlot": True, "displayModeBar": False})
@@ -123,9 +127,8 @@ def board() -> None:
     view = {"county": req.county or (focus if req.city else None), "city": req.city or focus, "sector": req.sector}
     rotation = (i, len(codes), req.rotate, now % req.rotate) if codes else None
     try:  # every panel's data at once; the panels then read it from the cache
-        trend_start = as_of.date() - dt.timedelta(days=wall.TREND_DAYS - 1)
         ui.query_all((wall.headline, as_of, c.scope), (queries.risk_map, as_of, c.scope),
-                     (alerts.alerts, as_of, c.scope), (queries.coverage_trend, trend_start, as_of.date(), as_of, view))
+                     (alerts.alerts, as_of, c.scope), (queries.coverage_trend, *trend_span(as_of), view))
     except Exception:  # each panel retries its own query and shows its own warning
         log.exception("wall: panel data")
     guarded(c, "一屏掌控", draw_header, as_of, focus, rotation, warnings)
