@@ -292,6 +292,23 @@ def test_feed_is_recognised_in_large_files_whatever_the_byte_boundary(tmp_path, 
     assert readers.peek_feed(path).name == "roster"
 
 
+def test_id_check_digit_sql_agrees_with_stdnum():
+    """The SQL check digit against python-stdnum's, for bodies giving each of the 11 check characters
+    (X included) and for the extremes of every digit position."""
+    import random
+
+    from stdnum.cn import ric
+
+    from fourguard import validate
+    rnd = random.Random(7)
+    bodies = ["0" * 17, "9" * 17] + ["".join(rnd.choice("0123456789") for _ in range(17)) for _ in range(3000)]
+    ids = [b + ric.calc_check_digit(b + "0") for b in bodies]
+    assert {i[-1] for i in ids} == set("0123456789X")
+    sql = f"SELECT n, {validate._id_check_sql('CAST(left(n, 17) AS BIGINT)')} FROM unnest(?) AS t(n)"
+    got = dict(duckdb.connect().execute(sql, [ids]).fetchall())
+    assert [got[i] for i in ids] == [i[-1] for i in ids]
+
+
 def test_all_digit_credit_code_survives_quarantine_and_retry(tmp_path, s):
     body = "91411322000000000"  # all digits: must not be mistaken for an ID and masked
     digits = body + uscc.calc_check_digit(body)
