@@ -34,6 +34,11 @@ READER_MEMORY_LIMIT = "1GB"  # per process: every reader cursor shares the one i
 # reader copies each into memory once, since its snapshot never changes (registry with region names,
 # place list with trimmed codes, production reports and their spans, staff classes: 30 k–400 k rows).
 SNAPSHOT_VIEWS = ("stg_enterprises", "stg_places", "stg_production", "stg_report_spans", "stg_staff_classes")
+# Table macros a reader also keeps computed at its default as_of (freshness.latest_time), since most
+# renders ask for that time: the macro reads the kept rows at exactly that time and computes any other
+# time as before (the time is a constant in the macro, so each query plans only one of the two). Kept
+# per snapshot and write-back version: a write-back can change them (a county switch, R14).
+KEPT_AT_LATEST = ("staff_testing", "enterprise_testing")
 SQL_DIR = Path(__file__).parent / "sql"
 LAYERS = ("staging", "metrics")
 
@@ -167,12 +172,18 @@ class Reader:
         _config_tables(self.con, self.settings)
         _regions_table(self.con)
         self._wb_version = None
+        self._kept = 0  # generation of the KEPT_AT_LATEST tables; 0: none yet (or recomputing: never)
         self._lock = threading.Lock()
         self.refresh_writebacks()
         create_views(self.con, self._stand_ins())
         for view in SNAPSHOT_VIEWS:
             self.con.execute(f"CREATE TABLE snapshot_{view} AS SELECT * FROM {view}")
             self.con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM snapshot_{view}")
+        if not recompute_rollups:
+            for name in KEPT_AT_LATEST:
+                self.con.execute(read_sql(f"metrics/{name}.sql").replace(f"MACRO {name}(", f"MACRO {name}_live("))
+            with self._lock:
+                self._keep_latest()
 
     def _stand_ins(self) -> dict[str, str]:
         """A database loaded before a rollup existed: compute it on the fly (correct, slower) until
@@ -203,8 +214,34 @@ class Reader:
             version = store.version(path)
             if version == self._wb_version and self._wb_version is not None:
                 return
+            keeping = self._kept > 0
+            if keeping:  # computed meanwhile: no query mixes kept rows with newer write-backs
+                for name in KEPT_AT_LATEST:
+                    self.con.execute(f"CREATE OR REPLACE MACRO {name}(as_of) AS TABLE SELECT * FROM {name}_live(as_of)")
             mirror_writebacks(self.con, store.read_tables(path))
             self._wb_version = version
+            if keeping:
+                self._keep_latest()
+
+    def _keep_latest(self) -> None:
+        """Compute KEPT_AT_LATEST at the default as_of into new tables and point their macros there
+        (left computing every time if that fails). A query already running keeps the tables it started
+        with: a generation is dropped two generations later."""
+        from . import freshness
+
+        self._kept += 1
+        try:
+            at = freshness.latest_time(self.con).strftime("TIMESTAMP '%Y-%m-%d %H:%M:%S.%f'")
+            for name in KEPT_AT_LATEST:
+                table = f"kept_{name}_{self._kept}"
+                self.con.execute(f"CREATE TABLE {table} AS SELECT * FROM {name}_live({at})")
+                self.con.execute(f"CREATE OR REPLACE MACRO {name}(as_of) AS TABLE "
+                                 f"SELECT * FROM {table} WHERE CAST(as_of AS TIMESTAMP) = {at} UNION ALL "
+                                 f"SELECT * FROM {name}_live(as_of) WHERE CAST(as_of AS TIMESTAMP) IS DISTINCT FROM {at}")
+                if self._kept > 2:
+                    self.con.execute(f"DROP TABLE IF EXISTS kept_{name}_{self._kept - 2}")
+        except duckdb.Error:
+            log.exception("%s: testing at the latest time not kept; computed per query", self.db_path)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for one thread; write-backs are refreshed first."""

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from fourguard import db, emergency, ingest, queries, rollups, store
+from fourguard import db, emergency, freshness, ingest, queries, rollups, store
 from fourguard.config import Settings
 from tests.feedfiles import id_number, write_feed
 from tests.test_ingest import E1, E2, P1, P2, REGISTRY, ROSTER, sample
@@ -414,6 +414,60 @@ def test_a_database_from_before_the_rollup_still_reads_right_and_the_next_load_b
     assert queries.metrics(after.cursor(), t) == queries.metrics(whole.cursor(), t)
     after.close()
     whole.close()
+
+
+def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_path, demo_db):
+    """db.KEPT_AT_LATEST: computed once per snapshot and write-back version at the default as_of, read
+    at that time only, equal to computing them; rebuilt when a write-back changes them (R14 switch)."""
+    path = tmp_path / "fourguard.duckdb"
+    shutil.copyfile(demo_db.db_path, path)
+    s = Settings(db_path=path, demo_dir=demo_db.demo_dir)
+    kept, recompute = db.connect(path, s), db.connect(path, s, recompute_rollups=True)
+    latest = freshness.latest_time(kept.cursor())
+    county = "411322"
+
+    def rows(reader, model, at):  # class ids are numbered differently when recomputed
+        cols = "* EXCLUDE (class_id)" if model == "staff_testing" else "*"
+        return reader.cursor().execute(f"SELECT {cols} FROM {model}(?) ORDER BY ALL", [at]).fetchall()
+
+    def within(reader, at):
+        return reader.cursor().execute("SELECT sum(count_within_interval) FROM staff_testing(?) "
+                                       "WHERE county_code = ?", [at, county]).fetchone()[0]
+
+    for model in db.KEPT_AT_LATEST:
+        assert len(rows(kept, model, latest)) > 100
+        assert rows(kept, model, latest) == rows(recompute, model, latest), model
+    assert queries.metrics(kept.cursor(), latest) == queries.metrics(recompute.cursor(), latest)
+    assert "kept_" not in str(recompute.cursor().execute("SELECT table_name FROM duckdb_tables()").fetchall())
+
+    # The kept rows answer at exactly the latest time; a microsecond either side is computed.
+    tick = dt.timedelta(microseconds=1)
+    for model in db.KEPT_AT_LATEST:
+        [(table,)] = kept.cursor().execute("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE ?",
+                                           [f"kept_{model}_%"]).fetchall()
+        kept.cursor().execute(f"UPDATE {table} SET count_employees = -1")
+        marked = "SELECT count(*) FILTER (WHERE count_employees = -1) FROM {}(?)".format(model)
+        assert [kept.cursor().execute(marked, [t]).fetchone()[0] for t in (latest - tick, latest, latest + tick)] \
+            == [0, len(rows(recompute, model, latest)), 0], model
+
+    # A switch of the county's state (应急 24 h ⇄ 常态 48 h) from a day before: a new cursor sees it.
+    [(state,)] = kept.cursor().execute("SELECT county_state FROM county_states_at(?) WHERE county_code = ?",
+                                       [latest, county]).fetchall()
+    before = within(recompute, latest)
+    emergency.switch(store.store_path(path), county, state, {"应急": "常态", "常态": "应急"}[state], "测试员",
+                     latest - dt.timedelta(days=1), confirmed=True)
+    assert freshness.latest_time(kept.cursor()) == latest
+    assert within(kept, latest) == within(recompute, latest) != before
+    for model in db.KEPT_AT_LATEST:
+        assert rows(kept, model, latest) == rows(recompute, model, latest), model
+    # and back 12 h later: a third generation of the kept tables, the first one dropped
+    emergency.switch(store.store_path(path), county, {"应急": "常态", "常态": "应急"}[state], state, "测试员",
+                     latest - dt.timedelta(hours=12), confirmed=True)
+    assert within(kept, latest) == within(recompute, latest) == before
+    assert len(kept.cursor().execute("SELECT 1 FROM duckdb_tables() WHERE table_name LIKE 'kept_%'").fetchall()) \
+        == 2 * len(db.KEPT_AT_LATEST)
+    kept.close()
+    recompute.close()
 
 
 def test_a_reader_caps_duckdb_memory_and_spills_to_its_own_folder(demo_db):
