@@ -175,7 +175,7 @@ def bench_pages(db_path: Path, repeat: int, rows: list[Row], scopes: list[tuple[
     config._SETTINGS = None
     secs, reader = _timed(db.connect, db_path)
     rows.append(Row("open a reader on the snapshot", [secs],
-                    f"includes computing {' and '.join(db.KEPT_AT_LATEST)} at the latest time (kept)"))
+                    f"includes computing {', '.join(db.KEPT_AT_LATEST)} at the latest time (kept)"))
     recompute = db.connect(db_path, recompute_rollups=True)
     con, raw_con = reader.cursor(), recompute.cursor()
     totals = [0.0, 0.0]

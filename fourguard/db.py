@@ -22,6 +22,7 @@ import os
 import tempfile
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -34,11 +35,41 @@ READER_MEMORY_LIMIT = "1GB"  # per process: every reader cursor shares the one i
 # reader copies each into memory once, since its snapshot never changes (registry with region names,
 # place list with trimmed codes, production reports and their spans, staff classes: 30 k–400 k rows).
 SNAPSHOT_VIEWS = ("stg_enterprises", "stg_places", "stg_production", "stg_report_spans", "stg_staff_classes")
-# Table macros a reader also keeps computed at its default as_of (freshness.latest_time), since most
-# renders ask for that time: the macro reads the kept rows at exactly that time and computes any other
-# time as before (the time is a constant in the macro, so each query plans only one of the two). Kept
-# per snapshot and write-back version: a write-back can change them (a county switch, R14).
-KEPT_AT_LATEST = ("staff_testing", "enterprise_testing")
+
+
+class Kept(NamedTuple):
+    """How a reader keeps a table macro computed at its default as_of (`{at}` below): the macro's
+    parameters, its arguments there, the condition on the parameters under which a call asks for
+    exactly that, which of the kept rows such a call wants, and whether write-backs change them."""
+
+    params: str
+    args: str
+    match: str
+    rows: str = "true"
+    writebacks: bool = True
+
+
+_AT_LATEST = Kept("as_of", "{at}", "CAST(as_of AS TIMESTAMP) = {at}")
+# Table macros a reader keeps computed at its default as_of (freshness.latest_time), since most renders
+# ask for that time: the macro reads the kept rows when called for exactly that and computes any other
+# call as before (the time is a constant in the macro and the caller's as_of a bound parameter, so each
+# query plans only one of the two). Rebuilt per snapshot and, if write-backs change them (a county
+# switch: R14), per write-back version.
+KEPT_AT_LATEST = {
+    "staff_testing": _AT_LATEST,
+    "enterprise_testing": _AT_LATEST,
+    # the coverage trends' own day (as_of's date, judged at as_of) of every enterprise; the county state
+    # is applied by the caller (queries.testing_daily_sql), so write-backs do not change it
+    "testing_days": Kept(
+        "start_on, end_on, as_of, county, city, sector, codes, class_from, class_to",
+        "CAST({at} AS DATE), CAST({at} AS DATE), {at}, NULL, NULL, NULL, NULL, NULL, NULL",
+        "CAST(as_of AS TIMESTAMP) = {at} AND CAST(start_on AS DATE) = CAST({at} AS DATE) "
+        "AND CAST(end_on AS DATE) = CAST({at} AS DATE)",
+        "(county IS NULL OR k.county_code = county) AND (city IS NULL OR k.city_code = city) "
+        "AND (sector IS NULL OR k.sector = sector) "  # a bare `sector` is the argument
+        "AND (codes IS NULL OR k.credit_code IN (SELECT unnest(CAST(codes AS VARCHAR[]))))",
+        writebacks=False),
+}
 SQL_DIR = Path(__file__).parent / "sql"
 LAYERS = ("staging", "metrics")
 
@@ -172,7 +203,8 @@ class Reader:
         _config_tables(self.con, self.settings)
         _regions_table(self.con)
         self._wb_version = None
-        self._kept = 0  # generation of the KEPT_AT_LATEST tables; 0: none yet (or recomputing: never)
+        # KEPT_AT_LATEST: generation, time, and each macro's tables (the one read and the one before)
+        self._kept, self._kept_at, self._kept_tables = 0, None, {}
         self._lock = threading.Lock()
         self.refresh_writebacks()
         create_views(self.con, self._stand_ins())
@@ -216,8 +248,10 @@ class Reader:
                 return
             keeping = self._kept > 0
             if keeping:  # computed meanwhile: no query mixes kept rows with newer write-backs
-                for name in KEPT_AT_LATEST:
-                    self.con.execute(f"CREATE OR REPLACE MACRO {name}(as_of) AS TABLE SELECT * FROM {name}_live(as_of)")
+                for name, k in KEPT_AT_LATEST.items():
+                    if k.writebacks:
+                        self.con.execute(f"CREATE OR REPLACE MACRO {name}({k.params}) AS TABLE "
+                                         f"SELECT * FROM {name}_live({k.params})")
             mirror_writebacks(self.con, store.read_tables(path))
             self._wb_version = version
             if keeping:
@@ -225,22 +259,28 @@ class Reader:
 
     def _keep_latest(self) -> None:
         """Compute KEPT_AT_LATEST at the default as_of into new tables and point their macros there
-        (left computing every time if that fails). A query already running keeps the tables it started
-        with: a generation is dropped two generations later."""
+        (left computing every call if that fails). A query already running keeps the table it started
+        with: a macro's table is dropped only once a newer one has replaced its successor too."""
         from . import freshness
 
+        at = freshness.latest_time(self.con).strftime("TIMESTAMP '%Y-%m-%d %H:%M:%S.%f'")
+        same_time, self._kept_at = at == self._kept_at, at
         self._kept += 1
         try:
-            at = freshness.latest_time(self.con).strftime("TIMESTAMP '%Y-%m-%d %H:%M:%S.%f'")
-            for name in KEPT_AT_LATEST:
-                table = f"kept_{name}_{self._kept}"
-                self.con.execute(f"CREATE TABLE {table} AS SELECT * FROM {name}_live({at})")
-                self.con.execute(f"CREATE OR REPLACE MACRO {name}(as_of) AS TABLE "
-                                 f"SELECT * FROM {table} WHERE CAST(as_of AS TIMESTAMP) = {at} UNION ALL "
-                                 f"SELECT * FROM {name}_live(as_of) WHERE CAST(as_of AS TIMESTAMP) IS DISTINCT FROM {at}")
-                if self._kept > 2:
-                    self.con.execute(f"DROP TABLE IF EXISTS kept_{name}_{self._kept - 2}")
+            for name, k in KEPT_AT_LATEST.items():
+                if same_time and not k.writebacks:
+                    continue
+                table, match = f"kept_{name}_{self._kept}", k.match.format(at=at)
+                self.con.execute(f"CREATE TABLE {table} AS SELECT * FROM {name}_live({k.args.format(at=at)})")
+                self.con.execute(f"CREATE OR REPLACE MACRO {name}({k.params}) AS TABLE "
+                                 f"SELECT k.* FROM {table} AS k WHERE ({match}) AND ({k.rows}) UNION ALL "
+                                 f"SELECT * FROM {name}_live({k.params}) WHERE ({match}) IS NOT TRUE")
+                tables = self._kept_tables.setdefault(name, [])
+                tables.append(table)
+                if len(tables) > 2:
+                    self.con.execute(f"DROP TABLE {tables.pop(0)}")
         except duckdb.Error:
+            self._kept_at = None
             log.exception("%s: testing at the latest time not kept; computed per query", self.db_path)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:

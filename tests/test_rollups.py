@@ -417,55 +417,73 @@ def test_a_database_from_before_the_rollup_still_reads_right_and_the_next_load_b
 
 
 def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_path, demo_db):
-    """db.KEPT_AT_LATEST: computed once per snapshot and write-back version at the default as_of, read
-    at that time only, equal to computing them; rebuilt when a write-back changes them (R14 switch)."""
+    """db.KEPT_AT_LATEST: computed once per snapshot (and write-back version, if those change them) at
+    the default as_of, read for exactly that call only, equal to computing them; the testing_days
+    kept for the whole scope give each scope's rows."""
     path = tmp_path / "fourguard.duckdb"
     shutil.copyfile(demo_db.db_path, path)
     s = Settings(db_path=path, demo_dir=demo_db.demo_dir)
     kept, recompute = db.connect(path, s), db.connect(path, s, recompute_rollups=True)
     latest = freshness.latest_time(kept.cursor())
-    county = "411322"
+    day, county = latest.date(), "411322"
+    calls = {"testing_days": "testing_days(CAST($at AS DATE), CAST($at AS DATE), $at, NULL, NULL, NULL, NULL, NULL, "
+                             "NULL)"}
 
-    def rows(reader, model, at):  # class ids are numbered differently when recomputed
+    def rows(reader, model, at=latest):  # class ids are numbered differently when recomputed
         cols = "* EXCLUDE (class_id)" if model == "staff_testing" else "*"
-        return reader.cursor().execute(f"SELECT {cols} FROM {model}(?) ORDER BY ALL", [at]).fetchall()
+        return reader.cursor().execute(f"SELECT {cols} FROM {calls.get(model, f'{model}($at)')} ORDER BY ALL",
+                                       {"at": at}).fetchall()
 
-    def within(reader, at):
+    def marked(model, at):
+        return kept.cursor().execute("SELECT count(*) FILTER (WHERE count_employees = -1) FROM "
+                                     f"{calls.get(model, f'{model}($at)')}", {"at": at}).fetchone()[0]
+
+    def within(reader):
         return reader.cursor().execute("SELECT sum(count_within_interval) FROM staff_testing(?) "
-                                       "WHERE county_code = ?", [at, county]).fetchone()[0]
+                                       "WHERE county_code = ?", [latest, county]).fetchone()[0]
+
+    def same_trends(*scopes):
+        for scope in scopes:
+            pd.testing.assert_frame_equal(*(queries.coverage_trend(r.cursor(), day - dt.timedelta(days=6), day,
+                                                                   latest, **scope) for r in (kept, recompute)))
 
     for model in db.KEPT_AT_LATEST:
-        assert len(rows(kept, model, latest)) > 100
-        assert rows(kept, model, latest) == rows(recompute, model, latest), model
+        assert len(rows(kept, model)) > 100
+        assert rows(kept, model) == rows(recompute, model), model
     assert queries.metrics(kept.cursor(), latest) == queries.metrics(recompute.cursor(), latest)
+    [(sector, code)] = kept.cursor().execute("SELECT sector, credit_code FROM stg_enterprises LIMIT 1").fetchall()
+    same_trends({}, {"county": county}, {"city": "411300"}, {"sector": sector})
+    one = [r.cursor().execute(sql, {"as_of": latest, **params}).fetchall()
+           for r in (kept, recompute) for sql, params in [queries.testing_daily_sql(r.cursor(), day, day, latest,
+                                                                                    codes=[code])]]
+    assert len(one[0]) == 1 and one[0] == one[1]
     assert "kept_" not in str(recompute.cursor().execute("SELECT table_name FROM duckdb_tables()").fetchall())
-
-    # The kept rows answer at exactly the latest time; a microsecond either side is computed.
-    tick = dt.timedelta(microseconds=1)
-    for model in db.KEPT_AT_LATEST:
-        [(table,)] = kept.cursor().execute("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE ?",
-                                           [f"kept_{model}_%"]).fetchall()
-        kept.cursor().execute(f"UPDATE {table} SET count_employees = -1")
-        marked = "SELECT count(*) FILTER (WHERE count_employees = -1) FROM {}(?)".format(model)
-        assert [kept.cursor().execute(marked, [t]).fetchone()[0] for t in (latest - tick, latest, latest + tick)] \
-            == [0, len(rows(recompute, model, latest)), 0], model
 
     # A switch of the county's state (应急 24 h ⇄ 常态 48 h) from a day before: a new cursor sees it.
     [(state,)] = kept.cursor().execute("SELECT county_state FROM county_states_at(?) WHERE county_code = ?",
                                        [latest, county]).fetchall()
-    before = within(recompute, latest)
-    emergency.switch(store.store_path(path), county, state, {"应急": "常态", "常态": "应急"}[state], "测试员",
-                     latest - dt.timedelta(days=1), confirmed=True)
+    other = {"应急": "常态", "常态": "应急"}[state]
+    before = within(recompute)
+    emergency.switch(store.store_path(path), county, state, other, "测试员", latest - dt.timedelta(days=1),
+                     confirmed=True)
     assert freshness.latest_time(kept.cursor()) == latest
-    assert within(kept, latest) == within(recompute, latest) != before
+    assert within(kept) == within(recompute) != before
     for model in db.KEPT_AT_LATEST:
-        assert rows(kept, model, latest) == rows(recompute, model, latest), model
-    # and back 12 h later: a third generation of the kept tables, the first one dropped
-    emergency.switch(store.store_path(path), county, {"应急": "常态", "常态": "应急"}[state], state, "测试员",
-                     latest - dt.timedelta(hours=12), confirmed=True)
-    assert within(kept, latest) == within(recompute, latest) == before
-    assert len(kept.cursor().execute("SELECT 1 FROM duckdb_tables() WHERE table_name LIKE 'kept_%'").fetchall()) \
-        == 2 * len(db.KEPT_AT_LATEST)
+        assert rows(kept, model) == rows(recompute, model), model
+    same_trends({}, {"county": county})
+    # and back 12 h later: a third generation of the kept tables that write-backs change, the first dropped
+    emergency.switch(store.store_path(path), county, other, state, "测试员", latest - dt.timedelta(hours=12),
+                     confirmed=True)
+    assert within(kept) == within(recompute) == before
+    tables = kept.cursor().execute("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'kept_%'").fetchall()
+    assert len(tables) == sum(2 if k.writebacks else 1 for k in db.KEPT_AT_LATEST.values())
+
+    # The kept rows answer exactly the call they were computed for; a microsecond either side is computed.
+    tick = dt.timedelta(microseconds=1)
+    for model in db.KEPT_AT_LATEST:
+        kept.cursor().execute(f"UPDATE {kept._kept_tables[model][-1]} SET count_employees = -1")
+        assert [marked(model, at) for at in (latest - tick, latest, latest + tick)] \
+            == [0, len(rows(recompute, model)), 0], model
     kept.close()
     recompute.close()
 
