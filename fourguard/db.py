@@ -50,6 +50,7 @@ class Kept(NamedTuple):
 
 
 _AT_LATEST = Kept("as_of", "{at}", "CAST(as_of AS TIMESTAMP) = {at}")
+RANGE_DAYS = 14  # the date range the trend pages open with: the last 14 days up to the data time (ui.filter_bar)
 # Table macros a reader keeps computed at its default as_of (freshness.latest_time), since most renders
 # ask for that time: the macro reads the kept rows when called for exactly that and computes any other
 # call as before (the time is a constant in the macro and the caller's as_of a bound parameter, so each
@@ -69,6 +70,13 @@ KEPT_AT_LATEST = {
         "AND (sector IS NULL OR k.sector = sector) "  # a bare `sector` is the argument
         "AND (codes IS NULL OR k.credit_code IN (SELECT unnest(CAST(codes AS VARCHAR[]))))",
         writebacks=False),
+    # the 生产经营 page's default range (each scope picks its rows from it, queries.production_overview);
+    # the baseline's first 应急 day can come from an app switch
+    "production_daily": Kept(
+        "start_on, end_on, as_of",
+        f"CAST({{at}} AS DATE) - {RANGE_DAYS - 1}, CAST({{at}} AS DATE), {{at}}",
+        f"CAST(as_of AS TIMESTAMP) = {{at}} AND CAST(start_on AS DATE) = CAST({{at}} AS DATE) - {RANGE_DAYS - 1} "
+        "AND CAST(end_on AS DATE) = CAST({at} AS DATE)"),
 }
 SQL_DIR = Path(__file__).parent / "sql"
 LAYERS = ("staging", "metrics")

@@ -427,7 +427,9 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
     latest = freshness.latest_time(kept.cursor())
     day, county = latest.date(), "411322"
     calls = {"testing_days": "testing_days(CAST($at AS DATE), CAST($at AS DATE), $at, NULL, NULL, NULL, NULL, NULL, "
-                             "NULL)"}
+                             "NULL)",
+             "production_daily": f"production_daily(CAST($at AS DATE) - {db.RANGE_DAYS - 1}, CAST($at AS DATE), $at)"}
+    counted = {"production_daily": "headcount"}  # a count each model has, marked below
 
     def rows(reader, model, at=latest):  # class ids are numbered differently when recomputed
         cols = "* EXCLUDE (class_id)" if model == "staff_testing" else "*"
@@ -435,8 +437,16 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
                                        {"at": at}).fetchall()
 
     def marked(model, at):
-        return kept.cursor().execute("SELECT count(*) FILTER (WHERE count_employees = -1) FROM "
-                                     f"{calls.get(model, f'{model}($at)')}", {"at": at}).fetchone()[0]
+        return kept.cursor().execute(f"SELECT count(*) FILTER (WHERE {counted.get(model, 'count_employees')} = -1) "
+                                     f"FROM {calls.get(model, f'{model}($at)')}", {"at": at}).fetchone()[0]
+
+    def same_production(*scopes):
+        start = day - dt.timedelta(days=db.RANGE_DAYS - 1)
+        for scope in scopes:
+            a, b = (queries.production_overview(r.cursor(), start, day, latest, **scope) for r in (kept, recompute))
+            assert a["basis"] == b["basis"] and len(a["trend"]) == db.RANGE_DAYS
+            for part in ("trend", "mix"):
+                pd.testing.assert_frame_equal(a[part], b[part])
 
     def within(reader):
         return reader.cursor().execute("SELECT sum(count_within_interval) FROM staff_testing(?) "
@@ -453,6 +463,7 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
     assert queries.metrics(kept.cursor(), latest) == queries.metrics(recompute.cursor(), latest)
     [(sector, code)] = kept.cursor().execute("SELECT sector, credit_code FROM stg_enterprises LIMIT 1").fetchall()
     same_trends({}, {"county": county}, {"city": "411300"}, {"sector": sector})
+    same_production({}, {"county": county}, {"sector": sector})
     one = [r.cursor().execute(sql, {"as_of": latest, **params}).fetchall()
            for r in (kept, recompute) for sql, params in [queries.testing_daily_sql(r.cursor(), day, day, latest,
                                                                                     codes=[code])]]
@@ -471,17 +482,28 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
     for model in db.KEPT_AT_LATEST:
         assert rows(kept, model) == rows(recompute, model), model
     same_trends({}, {"county": county})
-    # and back 12 h later: a third generation of the kept tables that write-backs change, the first dropped
+    same_production({"county": county})
+    # and back 12 h later: more generations of the kept tables that write-backs change, each older one dropped
     emergency.switch(store.store_path(path), county, other, state, "测试员", latest - dt.timedelta(hours=12),
                      confirmed=True)
     assert within(kept) == within(recompute) == before
+    # 应急 from before the county's first 应急 day moves the production baseline (reports before it)
+    [(first,)] = kept.cursor().execute("SELECT min(since) FROM stg_county_states WHERE is_emergency "
+                                       "AND county_code = ?", [county]).fetchall()
+    baseline = kept.cursor().execute(f"SELECT sum(baseline_output_wan_yuan) FROM {calls['production_daily']}",
+                                     {"at": latest}).fetchone()[0]
+    store.switch_county_state(store.store_path(path), county, "应急", "测试员", since=first - dt.timedelta(days=3))
+    assert rows(kept, "production_daily") == rows(recompute, "production_daily")
+    assert kept.cursor().execute(f"SELECT sum(baseline_output_wan_yuan) FROM {calls['production_daily']}",
+                                 {"at": latest}).fetchone()[0] != baseline
+    same_production({}, {"county": county})
     tables = kept.cursor().execute("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'kept_%'").fetchall()
     assert len(tables) == sum(2 if k.writebacks else 1 for k in db.KEPT_AT_LATEST.values())
 
     # The kept rows answer exactly the call they were computed for; a microsecond either side is computed.
     tick = dt.timedelta(microseconds=1)
     for model in db.KEPT_AT_LATEST:
-        kept.cursor().execute(f"UPDATE {kept._kept_tables[model][-1]} SET count_employees = -1")
+        kept.cursor().execute(f"UPDATE {kept._kept_tables[model][-1]} SET {counted.get(model, 'count_employees')} = -1")
         assert [marked(model, at) for at in (latest - tick, latest, latest + tick)] \
             == [0, len(rows(recompute, model)), 0], model
     kept.close()
