@@ -40,22 +40,24 @@ SNAPSHOT_VIEWS = ("stg_enterprises", "stg_places", "stg_production", "stg_report
 class Kept(NamedTuple):
     """How a reader keeps a table macro computed at its default as_of (`{at}` below): the macro's
     parameters, its arguments there, the condition on the parameters under which a call asks for
-    exactly that, which of the kept rows such a call wants, and whether write-backs change them."""
+    exactly that, which of the kept rows such a call wants, and whether an app county switch (R14,
+    wb_county_switches) changes them."""
 
     params: str
     args: str
     match: str
     rows: str = "true"
-    writebacks: bool = True
+    switches: bool = True
 
 
 _AT_LATEST = Kept("as_of", "{at}", "CAST(as_of AS TIMESTAMP) = {at}")
 RANGE_DAYS = 14  # the date range the trend pages open with: the last 14 days up to the data time (ui.filter_bar)
-# Table macros a reader keeps computed at its default as_of (freshness.latest_time), since most renders
-# ask for that time: the macro reads the kept rows when called for exactly that and computes any other
-# call as before (the time is a constant in the macro and the caller's as_of a bound parameter, so each
-# query plans only one of the two). Rebuilt per snapshot and, if write-backs change them (a county
-# switch: R14), per write-back version.
+# Table macros a reader keeps computed at its default as_of (freshness.latest_time) when it opens, since
+# most renders ask for that time: the macro reads the kept rows when called for exactly that and computes
+# any other call as before (the time is a constant in the macro and the caller's as_of a bound parameter,
+# so each query plans only one of the two). Kept once per snapshot: an issue write-back changes none of
+# them (a later write-back time moves the default as_of, whose calls are then computed), and after an app
+# county switch those it changes are computed until the next snapshot.
 KEPT_AT_LATEST = {
     "staff_testing": _AT_LATEST,
     "enterprise_testing": _AT_LATEST,
@@ -69,7 +71,7 @@ KEPT_AT_LATEST = {
         "(county IS NULL OR k.county_code = county) AND (city IS NULL OR k.city_code = city) "
         "AND (sector IS NULL OR k.sector = sector) "  # a bare `sector` is the argument
         "AND (codes IS NULL OR k.credit_code IN (SELECT unnest(CAST(codes AS VARCHAR[]))))",
-        writebacks=False),
+        switches=False),
     # the 生产经营 page's default range (each scope picks its rows from it, queries.production_overview);
     # the baseline's first 应急 day can come from an app switch
     "production_daily": Kept(
@@ -211,8 +213,7 @@ class Reader:
         _config_tables(self.con, self.settings)
         _regions_table(self.con)
         self._wb_version = None
-        # KEPT_AT_LATEST: generation, time, and each macro's tables (the one read and the one before)
-        self._kept, self._kept_at, self._kept_tables = 0, None, {}
+        self._switches = None  # the app county switches last mirrored
         self._lock = threading.Lock()
         self.refresh_writebacks()
         create_views(self.con, self._stand_ins())
@@ -222,8 +223,7 @@ class Reader:
         if not recompute_rollups:
             for name in KEPT_AT_LATEST:
                 self.con.execute(read_sql(f"metrics/{name}.sql").replace(f"MACRO {name}(", f"MACRO {name}_live("))
-            with self._lock:
-                self._keep_latest()
+            self._keep_latest()
 
     def _stand_ins(self) -> dict[str, str]:
         """A database loaded before a rollup existed: compute it on the fly (correct, slower) until
@@ -254,41 +254,30 @@ class Reader:
             version = store.version(path)
             if version == self._wb_version and self._wb_version is not None:
                 return
-            keeping = self._kept > 0
-            if keeping:  # computed meanwhile: no query mixes kept rows with newer write-backs
-                for name, k in KEPT_AT_LATEST.items():
-                    if k.writebacks:
+            tables = store.read_tables(path)
+            changed = self._switches is not None and not tables["county_switches"].equals(self._switches)
+            if changed and not self.recompute_rollups:
+                for name, k in KEPT_AT_LATEST.items():  # before the new switches are seen: never mixed
+                    if k.switches:
                         self.con.execute(f"CREATE OR REPLACE MACRO {name}({k.params}) AS TABLE "
                                          f"SELECT * FROM {name}_live({k.params})")
-            mirror_writebacks(self.con, store.read_tables(path))
-            self._wb_version = version
-            if keeping:
-                self._keep_latest()
+            mirror_writebacks(self.con, tables)
+            self._wb_version, self._switches = version, tables["county_switches"]
 
     def _keep_latest(self) -> None:
-        """Compute KEPT_AT_LATEST at the default as_of into new tables and point their macros there
-        (left computing every call if that fails). A query already running keeps the table it started
-        with: a macro's table is dropped only once a newer one has replaced its successor too."""
+        """Compute KEPT_AT_LATEST at the default as_of into tables and point their macros there (left
+        computing every call if that fails)."""
         from . import freshness
 
-        at = freshness.latest_time(self.con).strftime("TIMESTAMP '%Y-%m-%d %H:%M:%S.%f'")
-        same_time, self._kept_at = at == self._kept_at, at
-        self._kept += 1
         try:
+            at = freshness.latest_time(self.con).strftime("TIMESTAMP '%Y-%m-%d %H:%M:%S.%f'")
             for name, k in KEPT_AT_LATEST.items():
-                if same_time and not k.writebacks:
-                    continue
-                table, match = f"kept_{name}_{self._kept}", k.match.format(at=at)
-                self.con.execute(f"CREATE TABLE {table} AS SELECT * FROM {name}_live({k.args.format(at=at)})")
+                match = k.match.format(at=at)
+                self.con.execute(f"CREATE TABLE kept_{name} AS SELECT * FROM {name}_live({k.args.format(at=at)})")
                 self.con.execute(f"CREATE OR REPLACE MACRO {name}({k.params}) AS TABLE "
-                                 f"SELECT k.* FROM {table} AS k WHERE ({match}) AND ({k.rows}) UNION ALL "
+                                 f"SELECT k.* FROM kept_{name} AS k WHERE ({match}) AND ({k.rows}) UNION ALL "
                                  f"SELECT * FROM {name}_live({k.params}) WHERE ({match}) IS NOT TRUE")
-                tables = self._kept_tables.setdefault(name, [])
-                tables.append(table)
-                if len(tables) > 2:
-                    self.con.execute(f"DROP TABLE {tables.pop(0)}")
         except duckdb.Error:
-            self._kept_at = None
             log.exception("%s: testing at the latest time not kept; computed per query", self.db_path)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
