@@ -30,21 +30,12 @@ scoped AS (
       AND (codes IS NULL OR w.credit_code IN (SELECT unnest(CAST(codes AS VARCHAR[]))))
 ),
 reports AS (
-    -- each report holds from its date until the next one: the latest on or before the first day, and
-    -- those after it (later reports cannot matter)
-    SELECT credit_code, report_date, status,
-           lead(report_date) OVER (PARTITION BY credit_code ORDER BY report_date) AS next_report_date
-    FROM (
-        SELECT credit_code, max(report_date) AS report_date, arg_max(status, report_date) AS status
-        FROM stg_production
-        WHERE report_date <= (SELECT min(day) FROM checks) AND credit_code IN (SELECT credit_code FROM scoped)
-        GROUP BY credit_code
-        UNION ALL
-        SELECT credit_code, report_date, status
-        FROM stg_production
-        WHERE report_date > (SELECT min(day) FROM checks) AND report_date <= CAST(end_on AS DATE)
-          AND credit_code IN (SELECT credit_code FROM scoped)
-    )
+    -- each report holds from its date until the next one (stg_report_spans): those in force on a day
+    -- from the first one on, dated up to the last (later reports cannot matter)
+    SELECT credit_code, report_date, status, next_report_date
+    FROM stg_report_spans
+    WHERE credit_code IN (SELECT credit_code FROM scoped) AND report_date <= CAST(end_on AS DATE)
+      AND (next_report_date IS NULL OR next_report_date > (SELECT min(day) FROM checks))
 ),
 enterprises AS (
     SELECT
