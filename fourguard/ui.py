@@ -204,10 +204,15 @@ class Filters:
         return {k: v for k, v in {**_url_values(self), **extra}.items() if v}
 
 
+def default_range(latest: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The date range the trend pages open with (kept by the reader, db.RANGE_DAYS)."""
+    return latest.date() - dt.timedelta(days=db.RANGE_DAYS - 1), latest.date()
+
+
 def _url_values(f: Filters) -> dict:
     return {"city": f.city, "county": f.county, "sector": f.sector,
             "as_of": None if f.as_of == f.latest else f.as_of.strftime("%Y-%m-%dT%H:%M"),
-            "start": None if f.start == (f.latest.date() - dt.timedelta(days=db.RANGE_DAYS - 1)) else f.start.isoformat(),
+            "start": None if f.start == default_range(f.latest)[0] else f.start.isoformat(),
             "end": None if f.end == f.latest.date() else f.end.isoformat()}
 
 
@@ -309,12 +314,12 @@ def filter_bar(trend: bool = False, sector: bool = True) -> Filters:
             at = c2.time_input("时间", key="f_time", step=dt.timedelta(minutes=30))
             as_of = dt.datetime.combine(day, at)
         if trend:
-            default = (latest.date() - dt.timedelta(days=db.RANGE_DAYS - 1), latest.date())
+            default = default_range(latest)
             picked = st.date_input("趋势区间", value=ss.get("f_range", default), max_value=latest.date())
             start, end = (picked if isinstance(picked, tuple) and len(picked) == 2 else default)
             ss["f_range"] = (start, end)
         else:
-            start, end = ss.get("f_range", (latest.date() - dt.timedelta(days=db.RANGE_DAYS - 1), latest.date()))
+            start, end = ss.get("f_range", default_range(latest))
     f = Filters(city, county, chosen_sector if sector else None, as_of, latest, start, end, names)
     for key, value in _url_values(f).items():
         if value:
