@@ -176,6 +176,10 @@ def bench_pages(db_path: Path, repeat: int, rows: list[Row], scopes: list[tuple[
     secs, reader = _timed(db.connect, db_path)
     rows.append(Row("open a reader on the snapshot", [secs],
                     f"includes computing {', '.join(db.KEPT_AT_LATEST)} at the latest time (kept)"))
+    with reader.con.cursor() as cur:
+        secs, _ = _timed(reader._keep, cur, True)
+    rows.append(Row("keep them again (after a write-back moves the default time)", [secs],
+                    "in the background; meanwhile calls at the new time are computed"))
     recompute = db.connect(db_path, recompute_rollups=True)
     con, raw_con = reader.cursor(), recompute.cursor()
     totals = [0.0, 0.0]

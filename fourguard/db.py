@@ -52,12 +52,12 @@ class Kept(NamedTuple):
 
 _AT_LATEST = Kept("as_of", "{at}", "CAST(as_of AS TIMESTAMP) = {at}")
 RANGE_DAYS = 14  # the date range the trend pages open with: the last 14 days up to the data time (ui.filter_bar)
-# Table macros a reader keeps computed at its default as_of (freshness.latest_time) when it opens, since
-# most renders ask for that time: the macro reads the kept rows when called for exactly that and computes
-# any other call as before (the time is a constant in the macro and the caller's as_of a bound parameter,
-# so each query plans only one of the two). Kept once per snapshot: an issue write-back changes none of
-# them (a later write-back time moves the default as_of, whose calls are then computed), and after an app
-# county switch those it changes are computed until the next snapshot.
+# Table macros a reader keeps computed at its default as_of (freshness.latest_time), since most renders
+# ask for that time: the macro reads the kept rows when called for exactly that and computes any other
+# call as before (the time is a constant in the macro and the caller's as_of a bound parameter, so each
+# query plans only one of the two). Computed when the reader opens, and again in the background after a
+# write-back moves the default time or an app county switch (R14) changes them; until then those calls
+# are computed (Reader._keep).
 KEPT_AT_LATEST = {
     "staff_testing": _AT_LATEST,
     "enterprise_testing": _AT_LATEST,
@@ -214,7 +214,12 @@ class Reader:
         _regions_table(self.con)
         self._wb_version = None
         self._switches = None  # the app county switches last mirrored
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # mirroring write-backs, and pointing the kept macros
+        self._keeps = False  # whether this reader keeps KEPT_AT_LATEST (set once their macros exist)
+        self._kept_at = None  # the time the kept tables were computed at
+        self._kept_stale = False  # an app county switch made some of them compute every call
+        self._keeper = self._keep_cursor = None  # the thread computing them again, if one runs, and its cursor
+        self._keep_wanted = self._closed = False
         self.refresh_writebacks()
         create_views(self.con, self._stand_ins())
         for view in SNAPSHOT_VIEWS:
@@ -223,7 +228,9 @@ class Reader:
         if not recompute_rollups:
             for name in KEPT_AT_LATEST:
                 self.con.execute(read_sql(f"metrics/{name}.sql").replace(f"MACRO {name}(", f"MACRO {name}_live("))
-            self._keep_latest()
+            self._keeps = True
+            with self.con.cursor() as cur:
+                self._keep(cur)
 
     def _stand_ins(self) -> dict[str, str]:
         """A database loaded before a rollup existed: compute it on the fly (correct, slower) until
@@ -256,29 +263,89 @@ class Reader:
                 return
             tables = store.read_tables(path)
             changed = self._switches is not None and not tables["county_switches"].equals(self._switches)
-            if changed and not self.recompute_rollups:
+            if changed and self._keeps:
                 for name, k in KEPT_AT_LATEST.items():  # before the new switches are seen: never mixed
                     if k.switches:
                         self.con.execute(f"CREATE OR REPLACE MACRO {name}({k.params}) AS TABLE "
                                          f"SELECT * FROM {name}_live({k.params})")
+                self._kept_stale = True
             mirror_writebacks(self.con, tables)
             self._wb_version, self._switches = version, tables["county_switches"]
+            if self._keeps:  # the default time may have moved: keep again in the background
+                self._keep_wanted = True
+                if self._keeper is None:
+                    self._keep_cursor = self.con.cursor()
+                    self._keeper = threading.Thread(target=self._keep_while_wanted, args=(self._keep_cursor,),
+                                                    name="fourguard-keep", daemon=True)
+                    self._keeper.start()
 
-    def _keep_latest(self) -> None:
-        """Compute KEPT_AT_LATEST at the default as_of into tables and point their macros there (left
-        computing every call if that fails)."""
+    def _keep_while_wanted(self, cur: duckdb.DuckDBPyConnection) -> None:
+        while True:
+            with self._lock:
+                if not self._keep_wanted or self._closed:
+                    self._keeper = None
+                    cur.close()
+                    return
+                self._keep_wanted = False
+            self._keep(cur)
+
+    def _keep(self, cur: duckdb.DuckDBPyConnection, again: bool = False) -> None:
+        """Compute KEPT_AT_LATEST at the default as_of into tables and point their macros there, in one
+        transaction that sees one state of the write-backs. Nothing changes when they are already kept
+        at that time (unless `again`), or when write-backs were mirrored meanwhile (that schedules another
+        round), or if it fails (logged): the macros then go on computing the calls the kept rows do not
+        answer."""
         from . import freshness
 
         try:
-            at = freshness.latest_time(self.con).strftime("TIMESTAMP '%Y-%m-%d %H:%M:%S.%f'")
+            with self._lock:
+                version = self._wb_version
+                cur.execute("BEGIN TRANSACTION")
+                at = freshness.latest_time(cur)
+                if at == self._kept_at and not self._kept_stale and not again:
+                    cur.execute("ROLLBACK")
+                    return
+            literal = at.strftime("TIMESTAMP '%Y-%m-%d %H:%M:%S.%f'")
             for name, k in KEPT_AT_LATEST.items():
-                match = k.match.format(at=at)
-                self.con.execute(f"CREATE TABLE kept_{name} AS SELECT * FROM {name}_live({k.args.format(at=at)})")
-                self.con.execute(f"CREATE OR REPLACE MACRO {name}({k.params}) AS TABLE "
-                                 f"SELECT k.* FROM kept_{name} AS k WHERE ({match}) AND ({k.rows}) UNION ALL "
-                                 f"SELECT * FROM {name}_live({k.params}) WHERE ({match}) IS NOT TRUE")
+                if self._closed:
+                    raise duckdb.InterruptException("reader closed")
+                self._compute_kept(cur, name, k.args.format(at=literal))
+            with self._lock:
+                if version != self._wb_version or self._closed:
+                    cur.execute("ROLLBACK")
+                    return
+                for name, k in KEPT_AT_LATEST.items():
+                    match = k.match.format(at=literal)
+                    cur.execute(f"DROP TABLE IF EXISTS kept_{name}")
+                    cur.execute(f"ALTER TABLE kept_{name}_next RENAME TO kept_{name}")
+                    cur.execute(f"CREATE OR REPLACE MACRO {name}({k.params}) AS TABLE "
+                                f"SELECT k.* FROM kept_{name} AS k WHERE ({match}) AND ({k.rows}) UNION ALL "
+                                f"SELECT * FROM {name}_live({k.params}) WHERE ({match}) IS NOT TRUE")
+                cur.execute("COMMIT")
+                self._kept_at, self._kept_stale = at, False
         except duckdb.Error:
-            log.exception("%s: testing at the latest time not kept; computed per query", self.db_path)
+            if not self._closed:
+                log.exception("%s: testing at the latest time not kept; computed per query", self.db_path)
+            try:
+                cur.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+
+    def _compute_kept(self, cur: duckdb.DuckDBPyConnection, name: str, args: str) -> None:
+        cur.execute(f"CREATE TABLE kept_{name}_next AS SELECT * FROM {name}_live({args})")
+
+    @property
+    def kept_at(self) -> dt.datetime | None:
+        """The time KEPT_AT_LATEST hold, once no switch made them stale (None: nothing kept)."""
+        with self._lock:
+            return None if self._kept_stale else self._kept_at
+
+    def wait_kept(self, timeout: float = 60) -> dt.datetime | None:
+        """Wait for a background keep to finish; kept_at then."""
+        keeper = self._keeper
+        if keeper is not None:
+            keeper.join(timeout)
+        return self.kept_at
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for one thread; write-backs are refreshed first."""
@@ -290,6 +357,14 @@ class Reader:
         return snapshot_id(self.db_path) == self.snapshot
 
     def close(self) -> None:
+        with self._lock:
+            self._closed, keeper = True, self._keeper
+        if keeper is not None:
+            try:
+                self._keep_cursor.interrupt()
+            except duckdb.Error:  # it just finished
+                pass
+            keeper.join()
         self.con.close()
         self._spill.cleanup()
 

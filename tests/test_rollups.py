@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from fourguard import db, emergency, freshness, ingest, queries, rollups, store
+from fourguard import db, emergency, freshness, ingest, issues, queries, rollups, store
 from fourguard.config import Settings
 from tests.feedfiles import id_number, write_feed
 from tests.test_ingest import E1, E2, P1, P2, REGISTRY, ROSTER, sample
@@ -416,7 +416,7 @@ def test_a_database_from_before_the_rollup_still_reads_right_and_the_next_load_b
     whole.close()
 
 
-def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_path, demo_db):
+def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_path, demo_db, caplog):
     """db.KEPT_AT_LATEST: computed when a reader opens at the default as_of, read for exactly that call
     only, equal to computing them (testing_days, kept for the whole scope, per scope); after an app
     county switch those it changes are computed."""
@@ -448,9 +448,9 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
             for part in ("trend", "mix"):
                 pd.testing.assert_frame_equal(a[part], b[part])
 
-    def within(reader):
+    def within(reader, at=latest):
         return reader.cursor().execute("SELECT sum(count_within_interval) FROM staff_testing(?) "
-                                       "WHERE county_code = ?", [latest, county]).fetchone()[0]
+                                       "WHERE county_code = ?", [at, county]).fetchone()[0]
 
     def same_trends(*scopes):
         for scope in scopes:
@@ -512,7 +512,45 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
     version = store.version(store.store_path(path))
     store.record(store.store_path(path), "测试员", "其他回写")
     assert store.version(store.store_path(path)) > version
+    assert kept.cursor() and kept.wait_kept() == latest
     assert [marked(model, latest) for model in db.KEPT_AT_LATEST] == [len(rows(recompute, m)) for m in db.KEPT_AT_LATEST]
+
+    # An issue write-back after the data moves the default time: kept again there in the background
+    # (the marks are gone), equal to computing; the old time is computed again.
+    issue = queries.issue_status(kept.cursor(), latest, open_only=True).query("state == '待交办'").iloc[0]
+    later = latest + dt.timedelta(hours=2)
+    version = issues.apply(store.store_path(path), issue.issue_id, "escalate", issue.state, 0, "甲", at=later,
+                           note="报上级")
+    assert freshness.latest_time(kept.cursor()) == later and kept.wait_kept() == later
+    for model in db.KEPT_AT_LATEST:
+        assert marked(model, later) == 0 and rows(kept, model, later) == rows(recompute, model, later), model
+        assert rows(kept, model) == rows(recompute, model), model
+        kept.cursor().execute(f"UPDATE kept_{model} SET {counted.get(model, 'count_employees')} = -1")
+        assert [marked(model, at) for at in (latest, later)] == [0, len(rows(recompute, model, later))], model
+
+    # A write-back mirrored while they are computed (here a switch, mirrored by another thread's
+    # cursor): that round is dropped, never pointing a macro at rows of the older state, and the next
+    # keeps the newer one (dropped, not failed: nothing logged).
+    compute, rounds, at = kept._compute_kept, [], later + dt.timedelta(hours=1)
+    [(state,)] = kept.cursor().execute("SELECT county_state FROM county_states_at(?) WHERE county_code = ?",
+                                       [at, county]).fetchall()
+    before = within(recompute, at)
+
+    def meanwhile(cur, name, args):
+        if not rounds:
+            store.switch_county_state(store.store_path(path), county, {"应急": "常态", "常态": "应急"}[state], "测试员",
+                                      since=later)
+            kept.refresh_writebacks()
+        rounds.append(name)
+        compute(cur, name, args)
+    kept._compute_kept = meanwhile
+    issues.apply(store.store_path(path), issue.issue_id, "assign", "升级", version, "甲", at=at, department="工信局")
+    assert kept.cursor() and kept.wait_kept() == at
+    assert len(rounds) == 2 * len(db.KEPT_AT_LATEST)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert within(kept, at) == within(recompute, at) != before
+    for model in db.KEPT_AT_LATEST:
+        assert marked(model, at) == 0 and rows(kept, model, at) == rows(recompute, model, at), model
     kept.close()
     recompute.close()
 
