@@ -62,7 +62,7 @@ def cmd_ingest(args) -> int:
 def cmd_metrics(args) -> int:
     from . import db, freshness, queries
 
-    reader = db.connect(args.db)
+    reader = db.connect(args.db, keep=False)
     con = reader.cursor()
     as_of = _as_of(args.as_of) or freshness.latest_time(con)
     result = queries.metrics(con, as_of, county=args.county, city=args.city, sector=args.sector)
@@ -74,7 +74,7 @@ def cmd_report(args) -> int:
     from . import db, freshness, report
 
     t0 = time.perf_counter()
-    con = db.connect(args.db).cursor()
+    con = db.connect(args.db, keep=False).cursor()
     as_of = _as_of(args.as_of) or freshness.latest_time(con)
     briefing = report.build(con, as_of, county=args.county, city=args.city, sector=args.sector)
     for path in report.write(briefing, Path(args.out)):

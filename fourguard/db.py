@@ -16,11 +16,15 @@ write-backs live apart.
 """
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import graphlib
 import logging
 import os
+import re
 import tempfile
 import threading
+import weakref
 from pathlib import Path
 from typing import NamedTuple
 
@@ -40,14 +44,12 @@ SNAPSHOT_VIEWS = ("stg_enterprises", "stg_places", "stg_production", "stg_report
 class Kept(NamedTuple):
     """How a reader keeps a table macro computed at its default as_of (`{at}` below): the macro's
     parameters, its arguments there, the condition on the parameters under which a call asks for
-    exactly that, which of the kept rows such a call wants, and whether an app county switch (R14,
-    wb_county_switches) changes them."""
+    exactly that, and which of the kept rows such a call wants."""
 
     params: str
     args: str
     match: str
     rows: str = "true"
-    switches: bool = True
 
 
 _AT_LATEST = Kept("as_of", "{at}", "CAST(as_of AS TIMESTAMP) = {at}")
@@ -55,14 +57,17 @@ RANGE_DAYS = 14  # the date range the trend pages open with: the last 14 days up
 # Table macros a reader keeps computed at its default as_of (freshness.latest_time), since most renders
 # ask for that time: the macro reads the kept rows when called for exactly that and computes any other
 # call as before (the time is a constant in the macro and the caller's as_of a bound parameter, so each
-# query plans only one of the two). Computed when the reader opens, and again in the background after a
-# write-back moves the default time or an app county switch (R14) changes them; until then those calls
-# are computed (Reader._keep).
+# query plans only one of the two), and a query naming `model($as_of)` itself reads the kept table
+# (kept_sql). Computed when the reader opens, and again in the background once a write-back moves the
+# default time or changes a write-back table they read (those compute every call meanwhile). Kept in
+# the order they read each other (KEPT_AT_LATEST), each from those kept before it.
 KEPT_AT_LATEST = {
-    "staff_testing": _AT_LATEST,
-    "enterprise_testing": _AT_LATEST,
+    **dict.fromkeys(("staff_testing", "enterprise_testing", "whitelist", "place_status", "place_coverage",
+                     "red_yellow_scans", "enterprise_positives", "positive_cases", "recheck_obligations",
+                     "shutdown_episodes", "issue_status", "issue_closure", "enterprise_risk",
+                     "sentinel_alerts"), _AT_LATEST),
     # the coverage trends' own day (as_of's date, judged at as_of) of every enterprise; the county state
-    # is applied by the caller (queries.testing_daily_sql), so write-backs do not change it
+    # is applied by the caller (queries.testing_daily_sql)
     "testing_days": Kept(
         "start_on, end_on, as_of, county, city, sector, codes, class_from, class_to",
         "CAST({at} AS DATE), CAST({at} AS DATE), {at}, NULL, NULL, NULL, NULL, NULL, NULL",
@@ -70,10 +75,8 @@ KEPT_AT_LATEST = {
         "AND CAST(end_on AS DATE) = CAST({at} AS DATE)",
         "(county IS NULL OR k.county_code = county) AND (city IS NULL OR k.city_code = city) "
         "AND (sector IS NULL OR k.sector = sector) "  # a bare `sector` is the argument
-        "AND (codes IS NULL OR k.credit_code IN (SELECT unnest(CAST(codes AS VARCHAR[]))))",
-        switches=False),
-    # the 生产经营 page's default range (each scope picks its rows from it, queries.production_overview);
-    # the baseline's first 应急 day can come from an app switch
+        "AND (codes IS NULL OR k.credit_code IN (SELECT unnest(CAST(codes AS VARCHAR[]))))"),
+    # the 生产经营 page's default range (each scope picks its rows from it, queries.production_overview)
     "production_daily": Kept(
         "start_on, end_on, as_of",
         f"CAST({{at}} AS DATE) - {RANGE_DAYS - 1}, CAST({{at}} AS DATE), {{at}}",
@@ -87,6 +90,57 @@ LAYERS = ("staging", "metrics")
 def read_sql(relpath: str) -> str:
     """The text of one SQL file under fourguard/sql."""
     return (SQL_DIR / relpath).read_text(encoding="utf-8")
+
+
+def sql_graph() -> dict[str, set[str]]:
+    """Each view or macro of sql/ (a file's stem) → the others and the wb_* write-back tables its SQL
+    names, comments left out."""
+    texts = {path.stem: re.sub(r"--[^\n]*", "", path.read_text(encoding="utf-8"))
+             for layer in LAYERS for path in (SQL_DIR / layer).glob("*.sql")}
+    return {name: {w for w in re.findall(r"\b\w+\b", text) if w != name and (w in texts or w.startswith("wb_"))}
+            for name, text in texts.items()}
+
+
+def _reads() -> dict[str, set[str]]:
+    """Each view or macro → everything it reads, directly or through others."""
+    graph = sql_graph()
+    out: dict[str, set[str]] = {}
+
+    def reads(name: str) -> set[str]:
+        if name not in out:
+            out[name] = set()  # a cycle cannot be created in DuckDB; this only stops the walk
+            out[name] = set().union(*({d} | reads(d) for d in graph.get(name, ())))
+        return out[name]
+    for name in graph:
+        reads(name)
+    return out
+
+
+READS = _reads()
+# the kept macros a query may name as `model($as_of)` and read the kept table of directly
+# the kept macros, each after every kept macro it reads (Reader._keep_macros)
+KEPT_ORDER = tuple(graphlib.TopologicalSorter({n: READS[n] & KEPT_AT_LATEST.keys() for n in KEPT_AT_LATEST}).static_order())
+DIRECT = tuple(n for n, k in KEPT_AT_LATEST.items() if k == _AT_LATEST)
+_DIRECT_CALL = re.compile(rf"\b({'|'.join(DIRECT)})\(\$as_of\)")
+
+
+def _layer(name: str) -> str:
+    return next(layer for layer in LAYERS if (SQL_DIR / layer / f"{name}.sql").exists())
+
+
+def kept_table(name: str, at: dt.datetime) -> str:
+    """The table holding a kept macro's rows at time `at` (it exists only while they are current)."""
+    return f"kept_{name}_{at:%Y%m%d_%H%M%S_%f}"
+
+
+def kept_sql(sql: str, as_of) -> str | None:
+    """The query with each `model($as_of)` of a directly kept model reading its kept table at as_of
+    instead (None when it names none): planning it skips the model's whole macro tree. The table
+    exists only while its rows are current; the caller runs the query as written if it is missing."""
+    if not isinstance(as_of, dt.datetime) or "$as_of" not in sql:
+        return None
+    out = _DIRECT_CALL.sub(lambda m: kept_table(m.group(1), as_of), sql)
+    return None if out == sql else out
 
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection, schema: str = "raw") -> None:
@@ -194,8 +248,9 @@ def create_rule_views(con: duckdb.DuckDBPyConnection, s: Settings) -> None:
 class Reader:
     """A reader over one snapshot of the feeds plus live write-backs; hand out `cursor()`s."""
 
-    def __init__(self, db_path: Path, s: Settings | None = None, recompute_rollups: bool = False):
-        """`recompute_rollups`: read every rollup from a view over the raw feeds instead (bench, tests)."""
+    def __init__(self, db_path: Path, s: Settings | None = None, recompute_rollups: bool = False, keep: bool = True):
+        """`recompute_rollups`: read every rollup from a view over the raw feeds instead (bench, tests).
+        `keep`: keep KEPT_AT_LATEST (the app; a one-off command has no use for it)."""
         self.settings = s or settings()
         self.recompute_rollups = recompute_rollups
         self.db_path = Path(db_path)
@@ -213,11 +268,11 @@ class Reader:
         _config_tables(self.con, self.settings)
         _regions_table(self.con)
         self._wb_version = None
-        self._switches = None  # the app county switches last mirrored
         self._lock = threading.Lock()  # mirroring write-backs, and pointing the kept macros
         self._keeps = False  # whether this reader keeps KEPT_AT_LATEST (set once their macros exist)
         self._kept_at = None  # the time the kept tables were computed at
-        self._kept_stale = False  # an app county switch made some of them compute every call
+        self._stale = set()  # those a write-back changed since: computed every call until kept again
+        self._mirrored = None  # the write-back tables last mirrored
         self._keeper = self._keep_cursor = None  # the thread computing them again, if one runs, and its cursor
         self._keep_wanted = self._closed = False
         self.refresh_writebacks()
@@ -225,12 +280,25 @@ class Reader:
         for view in SNAPSHOT_VIEWS:
             self.con.execute(f"CREATE TABLE snapshot_{view} AS SELECT * FROM {view}")
             self.con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM snapshot_{view}")
-        if not recompute_rollups:
-            for name in KEPT_AT_LATEST:
-                self.con.execute(read_sql(f"metrics/{name}.sql").replace(f"MACRO {name}(", f"MACRO {name}_live("))
-            self._keeps = True
-            with self.con.cursor() as cur:
-                self._keep(cur)
+        if keep and not recompute_rollups:
+            _READERS.add(self)
+            self._keep_macros()
+            with self._lock:
+                self._keeps = True
+                self._want_keep()
+
+    def _keep_macros(self) -> None:
+        """For each kept macro: `{name}_live`, its SQL (what the macro computes when the kept rows do not
+        answer); `{name}_build`, the same reading the other kept macros through `{dep}_built`, which a
+        keep points at the tables it has just computed, so each is computed once (KEPT_ORDER)."""
+        calls = re.compile(rf"\b({'|'.join(KEPT_AT_LATEST)})\(")
+        for name, k in KEPT_AT_LATEST.items():
+            self.con.execute(f"CREATE MACRO {name}_built({k.params}) AS TABLE SELECT * FROM {name}({k.params})")
+        for name in KEPT_AT_LATEST:
+            text = read_sql(f"{_layer(name)}/{name}.sql")
+            self.con.execute(text.replace(f"MACRO {name}(", f"MACRO {name}_live("))
+            self.con.execute(calls.sub(lambda m: f"{m.group(1)}_build(" if m.group(1) == name else f"{m.group(1)}_built(",
+                                       text))
 
     def _stand_ins(self) -> dict[str, str]:
         """A database loaded before a rollup existed: compute it on the fly (correct, slower) until
@@ -262,22 +330,22 @@ class Reader:
             if version == self._wb_version and self._wb_version is not None:
                 return
             tables = store.read_tables(path)
-            changed = self._switches is not None and not tables["county_switches"].equals(self._switches)
-            if changed and self._keeps:
-                for name, k in KEPT_AT_LATEST.items():  # before the new switches are seen: never mixed
-                    if k.switches:
-                        self.con.execute(f"CREATE OR REPLACE MACRO {name}({k.params}) AS TABLE "
-                                         f"SELECT * FROM {name}_live({k.params})")
-                self._kept_stale = True
+            if self._kept_at is not None:  # before the new write-backs are seen: never mixed with them
+                changed = {f"wb_{t}" for t, df in tables.items() if not df.equals(self._mirrored[t])}
+                self._compute_every_call([n for n in KEPT_AT_LATEST if READS[n] & changed and n not in self._stale])
             mirror_writebacks(self.con, tables)
-            self._wb_version, self._switches = version, tables["county_switches"]
-            if self._keeps:  # the default time may have moved: keep again in the background
-                self._keep_wanted = True
-                if self._keeper is None:
-                    self._keep_cursor = self.con.cursor()
-                    self._keeper = threading.Thread(target=self._keep_while_wanted, args=(self._keep_cursor,),
-                                                    name="fourguard-keep", daemon=True)
-                    self._keeper.start()
+            self._wb_version, self._mirrored = version, tables
+            if self._keeps:  # the default time may have moved: keep again
+                self._want_keep()
+
+    def _want_keep(self) -> None:
+        """Keep KEPT_AT_LATEST at the default time, in a background thread (under the lock)."""
+        self._keep_wanted = True
+        if self._keeper is None:
+            self._keep_cursor = self.con.cursor()
+            self._keeper = threading.Thread(target=self._keep_while_wanted, args=(self._keep_cursor,),
+                                            name="fourguard-keep", daemon=True)
+            self._keeper.start()
 
     def _keep_while_wanted(self, cur: duckdb.DuckDBPyConnection) -> None:
         while True:
@@ -289,40 +357,58 @@ class Reader:
                 self._keep_wanted = False
             self._keep(cur)
 
+    def _compute_every_call(self, names: list[str]) -> None:
+        """Point these kept macros back at computing and drop their kept tables (under the lock)."""
+        if not names:
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        for name in names:
+            k = KEPT_AT_LATEST[name]
+            self.con.execute(f"CREATE OR REPLACE MACRO {name}({k.params}) AS TABLE SELECT * FROM {name}_live({k.params})")
+            self.con.execute(f"DROP TABLE IF EXISTS {kept_table(name, self._kept_at)}")
+        self.con.execute("COMMIT")
+        self._stale.update(names)
+
     def _keep(self, cur: duckdb.DuckDBPyConnection, again: bool = False) -> None:
         """Compute KEPT_AT_LATEST at the default as_of into tables and point their macros there, in one
         transaction that sees one state of the write-backs. Nothing changes when they are already kept
-        at that time (unless `again`), or when write-backs were mirrored meanwhile (that schedules another
-        round), or if it fails (logged): the macros then go on computing the calls the kept rows do not
-        answer."""
+        at that time (unless `again`). Tables kept at an earlier time are dropped first (their macros
+        compute meanwhile), so memory holds one set. Nothing is pointed at the new tables when
+        write-backs were mirrored meanwhile (that schedules another round) or if it fails (logged)."""
         from . import freshness
 
         try:
             with self._lock:
-                version = self._wb_version
-                cur.execute("BEGIN TRANSACTION")
+                version, before = self._wb_version, self._kept_at
                 at = freshness.latest_time(cur)
-                if at == self._kept_at and not self._kept_stale and not again:
-                    cur.execute("ROLLBACK")
+                if at == before and not self._stale and not again:
                     return
+                if before is not None and before != at:  # nothing asks for that time now: freed first
+                    self._compute_every_call([n for n in KEPT_AT_LATEST if n not in self._stale])
+                cur.execute("BEGIN TRANSACTION")
             literal = at.strftime("TIMESTAMP '%Y-%m-%d %H:%M:%S.%f'")
-            for name, k in KEPT_AT_LATEST.items():
+
+            def read_kept(name: str, macro: str) -> str:
+                k, table = KEPT_AT_LATEST[name], kept_table(name, at)
+                match = k.match.format(at=literal)
+                return (f"CREATE OR REPLACE MACRO {macro}({k.params}) AS TABLE "
+                        f"SELECT k.* FROM {table} AS k WHERE ({match}) AND ({k.rows}) UNION ALL "
+                        f"SELECT * FROM {name}_live({k.params}) WHERE ({match}) IS NOT TRUE")
+            for name in KEPT_ORDER:  # only this thread writes the _built macros
                 if self._closed:
                     raise duckdb.InterruptException("reader closed")
-                self._compute_kept(cur, name, k.args.format(at=literal))
-            with self._lock:
+                table = kept_table(name, at)
+                cur.execute(f"DROP TABLE IF EXISTS {table}")
+                self._compute_kept(cur, table, f"{name}_build({KEPT_AT_LATEST[name].args.format(at=literal)})")
+                cur.execute(read_kept(name, f"{name}_built"))
+            with self._lock:  # the macros change only here: a write-back's _compute_every_call never meets this
                 if version != self._wb_version or self._closed:
                     cur.execute("ROLLBACK")
                     return
-                for name, k in KEPT_AT_LATEST.items():
-                    match = k.match.format(at=literal)
-                    cur.execute(f"DROP TABLE IF EXISTS kept_{name}")
-                    cur.execute(f"ALTER TABLE kept_{name}_next RENAME TO kept_{name}")
-                    cur.execute(f"CREATE OR REPLACE MACRO {name}({k.params}) AS TABLE "
-                                f"SELECT k.* FROM kept_{name} AS k WHERE ({match}) AND ({k.rows}) UNION ALL "
-                                f"SELECT * FROM {name}_live({k.params}) WHERE ({match}) IS NOT TRUE")
+                for name in KEPT_ORDER:
+                    cur.execute(read_kept(name, name))
                 cur.execute("COMMIT")
-                self._kept_at, self._kept_stale = at, False
+                self._kept_at, self._stale = at, set()
         except duckdb.Error:
             if not self._closed:
                 log.exception("%s: testing at the latest time not kept; computed per query", self.db_path)
@@ -331,14 +417,14 @@ class Reader:
             except duckdb.Error:
                 pass
 
-    def _compute_kept(self, cur: duckdb.DuckDBPyConnection, name: str, args: str) -> None:
-        cur.execute(f"CREATE TABLE kept_{name}_next AS SELECT * FROM {name}_live({args})")
+    def _compute_kept(self, cur: duckdb.DuckDBPyConnection, table: str, call: str) -> None:
+        cur.execute(f"CREATE TABLE {table} AS SELECT * FROM {call}")
 
     @property
     def kept_at(self) -> dt.datetime | None:
-        """The time KEPT_AT_LATEST hold, once no switch made them stale (None: nothing kept)."""
+        """The time every kept table holds (None: nothing kept, or a write-back made some stale)."""
         with self._lock:
-            return None if self._kept_stale else self._kept_at
+            return None if self._stale else self._kept_at
 
     def wait_kept(self, timeout: float = 60) -> dt.datetime | None:
         """Wait for a background keep to finish; kept_at then."""
@@ -356,7 +442,7 @@ class Reader:
         """False once ingest has replaced the snapshot this reader sees."""
         return snapshot_id(self.db_path) == self.snapshot
 
-    def close(self) -> None:
+    def _stop_keeping(self) -> None:
         with self._lock:
             self._closed, keeper = True, self._keeper
         if keeper is not None:
@@ -365,6 +451,9 @@ class Reader:
             except duckdb.Error:  # it just finished
                 pass
             keeper.join()
+
+    def close(self) -> None:
+        self._stop_keeping()
         self.con.close()
         self._spill.cleanup()
 
@@ -379,7 +468,18 @@ def snapshot_id(db_path: Path) -> tuple | None:
 
 
 def connect(db_path: str | os.PathLike | None = None, s: Settings | None = None,
-            recompute_rollups: bool = False) -> Reader:
+            recompute_rollups: bool = False, keep: bool = True) -> Reader:
     """Open a reader on the feed database (default from settings)."""
     s = s or settings()
-    return Reader(Path(db_path) if db_path else s.db_path, s, recompute_rollups)
+    return Reader(Path(db_path) if db_path else s.db_path, s, recompute_rollups, keep)
+
+
+# Readers that may be keeping: stopped when the interpreter exits, since a thread still inside DuckDB
+# while Python finalizes aborts the process.
+_READERS: weakref.WeakSet[Reader] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_keeping() -> None:
+    for reader in list(_READERS):
+        reader._stop_keeping()

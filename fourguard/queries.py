@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from . import db
 from .feeds import SECTORS
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -48,7 +49,14 @@ def as_of_time(as_of) -> dt.datetime:
 
 
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> duckdb.DuckDBPyConnection:
-    """Execute with exactly the named parameters the text uses (DuckDB refuses extras)."""
+    """Execute with exactly the named parameters the text uses (DuckDB refuses extras), reading the
+    reader's kept tables directly when as_of is the time they hold (db.kept_sql)."""
+    kept = db.kept_sql(sql, params.get("as_of"))
+    if kept is not None:
+        try:
+            return con.execute(kept, {k: v for k, v in params.items() if f"${k}" in kept})
+        except duckdb.CatalogException:  # not kept at that time: computed
+            pass
     return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
 
 

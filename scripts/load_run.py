@@ -90,7 +90,7 @@ def default_enterprise(db: Path) -> str | None:
     from fourguard import db as fdb, freshness, queries
     from fourguard.config import Settings
 
-    con = fdb.connect(db, Settings(db_path=db)).cursor()
+    con = fdb.connect(db, Settings(db_path=db), keep=False).cursor()
     ranked = queries.enterprises_by_overdue(con, freshness.latest_data_at(con))
     return None if ranked.empty else ranked.iloc[0]["credit_code"]
 

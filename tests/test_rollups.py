@@ -417,28 +417,28 @@ def test_a_database_from_before_the_rollup_still_reads_right_and_the_next_load_b
 
 
 def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_path, demo_db, caplog):
-    """db.KEPT_AT_LATEST: computed when a reader opens at the default as_of, read for exactly that call
-    only, equal to computing them (testing_days, kept for the whole scope, per scope); after an app
-    county switch those it changes are computed."""
+    """db.KEPT_AT_LATEST: computed in the background when a reader opens, at the default as_of, read
+    for exactly that call only, equal to computing them (testing_days, kept for the whole scope, per
+    scope); kept again after write-backs, those a write-back changes computed meanwhile."""
     path = tmp_path / "fourguard.duckdb"
     shutil.copyfile(demo_db.db_path, path)
     s = Settings(db_path=path, demo_dir=demo_db.demo_dir)
     kept, recompute = db.connect(path, s), db.connect(path, s, recompute_rollups=True)
     latest = freshness.latest_time(kept.cursor())
+    assert kept.wait_kept() == latest
     day, county = latest.date(), "411322"
     calls = {"testing_days": "testing_days(CAST($at AS DATE), CAST($at AS DATE), $at, NULL, NULL, NULL, NULL, NULL, "
                              "NULL)",
              "production_daily": f"production_daily(CAST($at AS DATE) - {db.RANGE_DAYS - 1}, CAST($at AS DATE), $at)"}
-    counted = {"production_daily": "headcount"}  # a count each model has, marked below
 
     def rows(reader, model, at=latest):  # class ids are numbered differently when recomputed
         cols = "* EXCLUDE (class_id)" if model == "staff_testing" else "*"
         return reader.cursor().execute(f"SELECT {cols} FROM {calls.get(model, f'{model}($at)')} ORDER BY ALL",
                                        {"at": at}).fetchall()
 
-    def marked(model, at):
-        return kept.cursor().execute(f"SELECT count(*) FILTER (WHERE {counted.get(model, 'count_employees')} = -1) "
-                                     f"FROM {calls.get(model, f'{model}($at)')}", {"at": at}).fetchone()[0]
+    def count(reader, model, at):
+        return reader.cursor().execute(f"SELECT count(*) FROM {calls.get(model, f'{model}($at)')}",
+                                       {"at": at}).fetchone()[0]
 
     def same_production(*scopes):
         start = day - dt.timedelta(days=db.RANGE_DAYS - 1)
@@ -458,7 +458,7 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
                                                                    latest, **scope) for r in (kept, recompute)))
 
     for model in db.KEPT_AT_LATEST:
-        assert len(rows(kept, model)) > 100
+        assert len(rows(kept, model)) > 0
         assert rows(kept, model) == rows(recompute, model), model
     assert queries.metrics(kept.cursor(), latest) == queries.metrics(recompute.cursor(), latest)
     [(sector, code)] = kept.cursor().execute("SELECT sector, credit_code FROM stg_enterprises LIMIT 1").fetchall()
@@ -487,6 +487,9 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
     emergency.switch(store.store_path(path), county, other, state, "测试员", latest - dt.timedelta(hours=12),
                      confirmed=True)
     assert within(kept) == within(recompute) == before
+    assert kept.wait_kept() == latest  # kept again with the switches
+    for model in db.KEPT_AT_LATEST:
+        assert rows(kept, model) == rows(recompute, model), model
     # 应急 from before the county's first 应急 day moves the production baseline (reports before it)
     [(first,)] = kept.cursor().execute("SELECT min(since) FROM stg_county_states WHERE is_emergency "
                                        "AND county_code = ?", [county]).fetchall()
@@ -500,33 +503,34 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
     kept.close()
 
     # A reader opened after the switches keeps them; its kept rows answer exactly the call they were
-    # computed for (marked here), and a microsecond either side is computed.
+    # computed for (emptied here), and a microsecond either side is computed.
     kept = db.connect(path, s)
+    assert kept.wait_kept() == latest
     tick = dt.timedelta(microseconds=1)
     for model in db.KEPT_AT_LATEST:
         assert rows(kept, model) == rows(recompute, model), model
-        kept.cursor().execute(f"UPDATE kept_{model} SET {counted.get(model, 'count_employees')} = -1")
-        assert [marked(model, at) for at in (latest - tick, latest, latest + tick)] \
-            == [0, len(rows(recompute, model)), 0], model
+        kept.cursor().execute(f"DELETE FROM {db.kept_table(model, latest)}")
+        assert [count(kept, model, at) for at in (latest - tick, latest, latest + tick)] \
+            == [count(recompute, model, latest - tick), 0, count(recompute, model, latest + tick)], model
     # any other write-back (an audit row moves the version) leaves them kept
     version = store.version(store.store_path(path))
     store.record(store.store_path(path), "测试员", "其他回写")
     assert store.version(store.store_path(path)) > version
     assert kept.cursor() and kept.wait_kept() == latest
-    assert [marked(model, latest) for model in db.KEPT_AT_LATEST] == [len(rows(recompute, m)) for m in db.KEPT_AT_LATEST]
+    assert [count(kept, m, latest) for m in db.KEPT_AT_LATEST] == [0] * len(db.KEPT_AT_LATEST)
 
-    # An issue write-back after the data moves the default time: kept again there in the background
-    # (the marks are gone), equal to computing; the old time is computed again.
-    issue = queries.issue_status(kept.cursor(), latest, open_only=True).query("state == '待交办'").iloc[0]
+    # An issue write-back after the data moves the default time: kept again there in the background,
+    # equal to computing; the old time is computed again.
+    issue = queries.issue_status(recompute.cursor(), latest, open_only=True).query("state == '待交办'").iloc[0]
     later = latest + dt.timedelta(hours=2)
     version = issues.apply(store.store_path(path), issue.issue_id, "escalate", issue.state, 0, "甲", at=later,
                            note="报上级")
     assert freshness.latest_time(kept.cursor()) == later and kept.wait_kept() == later
     for model in db.KEPT_AT_LATEST:
-        assert marked(model, later) == 0 and rows(kept, model, later) == rows(recompute, model, later), model
+        assert rows(kept, model, later) == rows(recompute, model, later), model
         assert rows(kept, model) == rows(recompute, model), model
-        kept.cursor().execute(f"UPDATE kept_{model} SET {counted.get(model, 'count_employees')} = -1")
-        assert [marked(model, at) for at in (latest, later)] == [0, len(rows(recompute, model, later))], model
+        kept.cursor().execute(f"DELETE FROM {db.kept_table(model, later)}")
+        assert [count(kept, model, at) for at in (latest, later)] == [count(recompute, model, latest), 0], model
 
     # A write-back mirrored while they are computed (here a switch, mirrored by another thread's
     # cursor): that round is dropped, never pointing a macro at rows of the older state, and the next
@@ -536,13 +540,13 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
                                        [at, county]).fetchall()
     before = within(recompute, at)
 
-    def meanwhile(cur, name, args):
+    def meanwhile(cur, table, call):
         if not rounds:
             store.switch_county_state(store.store_path(path), county, {"应急": "常态", "常态": "应急"}[state], "测试员",
                                       since=later)
             kept.refresh_writebacks()
-        rounds.append(name)
-        compute(cur, name, args)
+        rounds.append(table)
+        compute(cur, table, call)
     kept._compute_kept = meanwhile
     issues.apply(store.store_path(path), issue.issue_id, "assign", "升级", version, "甲", at=at, department="工信局")
     assert kept.cursor() and kept.wait_kept() == at
@@ -550,9 +554,36 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     assert within(kept, at) == within(recompute, at) != before
     for model in db.KEPT_AT_LATEST:
-        assert marked(model, at) == 0 and rows(kept, model, at) == rows(recompute, model, at), model
+        assert rows(kept, model, at) == rows(recompute, model, at), model
+
+    # A query naming a directly kept model reads its table itself (queries._run → db.kept_sql), not
+    # through the macro (made to compute here, while the table is emptied).
+    kept.cursor().execute(f"DELETE FROM {db.kept_table('enterprise_risk', at)}")
+    kept.cursor().execute("CREATE OR REPLACE MACRO enterprise_risk(as_of) AS TABLE "
+                          "SELECT * FROM enterprise_risk_live(as_of)")
+    assert count(kept, "enterprise_risk", at) == count(recompute, "enterprise_risk", at) > 0
+    assert queries.risk_map(kept.cursor(), at)["enterprises"].empty
+    assert len(queries.risk_map(kept.cursor(), at + tick)["enterprises"]) == count(recompute, "enterprise_risk", at)
     kept.close()
     recompute.close()
+
+
+def test_kept_models_know_what_they_read_from_their_sql():
+    """The write-back tables each kept model reads (a write-back to one makes it compute until kept
+    again) and the order they are kept in both come from the SQL text, through every macro between."""
+    assert {w for w in db.READS["enterprise_risk"] if w.startswith("wb_")} \
+        == {"wb_county_switches", "wb_issue_events", "wb_app_issues"}
+    assert not {w for w in db.READS["place_status"] if w.startswith("wb_")}
+    assert "stg_county_states" in db.READS["staff_testing"]  # class_rules → enterprise_status → county_states_at
+    order = db.KEPT_ORDER.index
+    assert order("staff_testing") < order("enterprise_testing") < order("enterprise_risk")
+    assert order("issue_status") < order("enterprise_risk")
+    at = dt.datetime(2022, 6, 9, 23, 59, 59)
+    assert db.kept_sql("SELECT * FROM enterprise_risk($as_of) AS r JOIN whitelist($as_of) USING (credit_code)", at) \
+        == ("SELECT * FROM kept_enterprise_risk_20220609_235959_000000 AS r "
+            "JOIN kept_whitelist_20220609_235959_000000 USING (credit_code)")
+    assert db.kept_sql("SELECT * FROM county_risk($as_of, $sector)", at) is None
+    assert db.kept_sql("SELECT * FROM staff_testing($as_of - INTERVAL 1 DAY)", at) is None
 
 
 def test_a_reader_caps_duckdb_memory_and_spills_to_its_own_folder(demo_db):
