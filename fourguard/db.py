@@ -118,6 +118,10 @@ def _reads() -> dict[str, set[str]]:
 
 READS = _reads()
 # the kept macros a query may name as `model($as_of)` and read the kept table of directly
+# Also kept 24 h before the default time, read by queries naming them only (kept_sql): the headline
+# figures the wall and the briefing compare with that time (wall.figures).
+DAY_BEFORE = ("whitelist", "staff_testing", "enterprise_positives", "positive_cases", "red_yellow_scans",
+              "issue_status", "issue_closure")
 # the kept macros, each after every kept macro it reads (Reader._keep_macros)
 KEPT_ORDER = tuple(graphlib.TopologicalSorter({n: READS[n] & KEPT_AT_LATEST.keys() for n in KEPT_AT_LATEST}).static_order())
 DIRECT = tuple(n for n, k in KEPT_AT_LATEST.items() if k == _AT_LATEST)
@@ -126,6 +130,11 @@ _DIRECT_CALL = re.compile(rf"\b({'|'.join(DIRECT)})\(\$as_of\)")
 
 def _layer(name: str) -> str:
     return next(layer for layer in LAYERS if (SQL_DIR / layer / f"{name}.sql").exists())
+
+
+def kept_tables(at: dt.datetime) -> list[tuple[str, dt.datetime]]:
+    """(model, time) of every table a keep at `at` makes, in the order they are computed."""
+    return [(n, at) for n in KEPT_ORDER] + [(n, at - dt.timedelta(hours=24)) for n in KEPT_ORDER if n in DAY_BEFORE]
 
 
 def kept_table(name: str, at: dt.datetime) -> str:
@@ -365,7 +374,9 @@ class Reader:
         for name in names:
             k = KEPT_AT_LATEST[name]
             self.con.execute(f"CREATE OR REPLACE MACRO {name}({k.params}) AS TABLE SELECT * FROM {name}_live({k.params})")
-            self.con.execute(f"DROP TABLE IF EXISTS {kept_table(name, self._kept_at)}")
+        for name, t in kept_tables(self._kept_at):
+            if name in names:
+                self.con.execute(f"DROP TABLE IF EXISTS {kept_table(name, t)}")
         self.con.execute("COMMIT")
         self._stale.update(names)
 
@@ -394,13 +405,15 @@ class Reader:
                 return (f"CREATE OR REPLACE MACRO {macro}({k.params}) AS TABLE "
                         f"SELECT k.* FROM {table} AS k WHERE ({match}) AND ({k.rows}) UNION ALL "
                         f"SELECT * FROM {name}_live({k.params}) WHERE ({match}) IS NOT TRUE")
-            for name in KEPT_ORDER:  # only this thread writes the _built macros
+            for name, t in kept_tables(at):  # only this thread writes the _built macros
                 if self._closed:
                     raise duckdb.InterruptException("reader closed")
-                table = kept_table(name, at)
+                table = kept_table(name, t)
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
-                self._compute_kept(cur, table, f"{name}_build({KEPT_AT_LATEST[name].args.format(at=literal)})")
-                cur.execute(read_kept(name, f"{name}_built"))
+                args = KEPT_AT_LATEST[name].args.format(at=t.strftime("TIMESTAMP '%Y-%m-%d %H:%M:%S.%f'"))
+                self._compute_kept(cur, table, f"{name}_build({args})")
+                if t == at:
+                    cur.execute(read_kept(name, f"{name}_built"))
             with self._lock:  # the macros change only here: a write-back's _compute_every_call never meets this
                 if version != self._wb_version or self._closed:
                     cur.execute("ROLLBACK")

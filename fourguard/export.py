@@ -152,6 +152,8 @@ def _convert(values: pd.Series, col: Column) -> pd.Series:
     if col.kind == "bool":
         return values.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v))
                           else ("是" if bool(v) else "否"))
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):  # already text: no per-cell call
+        return values.astype(object).where(values.notna(), None)
     return values.map(_text)
 
 

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from fourguard import db, emergency, freshness, ingest, issues, queries, rollups, store
+from fourguard import db, emergency, freshness, ingest, issues, queries, rollups, store, wall
 from fourguard.config import Settings
 from tests.feedfiles import id_number, write_feed
 from tests.test_ingest import E1, E2, P1, P2, REGISTRY, ROSTER, sample
@@ -461,6 +461,10 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
         assert len(rows(kept, model)) > 0
         assert rows(kept, model) == rows(recompute, model), model
     assert queries.metrics(kept.cursor(), latest) == queries.metrics(recompute.cursor(), latest)
+    day_before = latest - dt.timedelta(hours=24)  # kept too, for the headline's comparison (db.DAY_BEFORE)
+    for model in db.DAY_BEFORE:
+        assert rows(kept, model, day_before) == rows(recompute, model, day_before), model
+    pd.testing.assert_frame_equal(wall.headline(kept.cursor(), latest), wall.headline(recompute.cursor(), latest))
     [(sector, code)] = kept.cursor().execute("SELECT sector, credit_code FROM stg_enterprises LIMIT 1").fetchall()
     same_trends({}, {"county": county}, {"city": "411300"}, {"sector": sector})
     same_production({}, {"county": county}, {"sector": sector})
@@ -550,7 +554,7 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
     kept._compute_kept = meanwhile
     issues.apply(store.store_path(path), issue.issue_id, "assign", "升级", version, "甲", at=at, department="工信局")
     assert kept.cursor() and kept.wait_kept() == at
-    assert len(rounds) == 2 * len(db.KEPT_AT_LATEST)
+    assert len(rounds) == 2 * len(db.kept_tables(at))
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     assert within(kept, at) == within(recompute, at) != before
     for model in db.KEPT_AT_LATEST:
@@ -563,6 +567,9 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
                           "SELECT * FROM enterprise_risk_live(as_of)")
     assert count(kept, "enterprise_risk", at) == count(recompute, "enterprise_risk", at) > 0
     assert queries.risk_map(kept.cursor(), at)["enterprises"].empty
+    kept.cursor().execute(f"DELETE FROM {db.kept_table('staff_testing', at - dt.timedelta(hours=24))}")
+    assert queries.coverage(kept.cursor(), at - dt.timedelta(hours=24)).empty
+    assert not queries.coverage(recompute.cursor(), at - dt.timedelta(hours=24)).empty
     assert len(queries.risk_map(kept.cursor(), at + tick)["enterprises"]) == count(recompute, "enterprise_risk", at)
     kept.close()
     recompute.close()
@@ -583,6 +590,8 @@ def test_kept_models_know_what_they_read_from_their_sql():
         == ("SELECT * FROM kept_enterprise_risk_20220609_235959_000000 AS r "
             "JOIN kept_whitelist_20220609_235959_000000 USING (credit_code)")
     assert db.kept_sql("SELECT * FROM county_risk($as_of, $sector)", at) is None
+    assert ("staff_testing", at - dt.timedelta(hours=24)) in db.kept_tables(at)
+    assert ("enterprise_risk", at - dt.timedelta(hours=24)) not in db.kept_tables(at)
     assert db.kept_sql("SELECT * FROM staff_testing($as_of - INTERVAL 1 DAY)", at) is None
 
 
