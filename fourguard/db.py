@@ -279,8 +279,9 @@ class Reader:
         self._wb_version = None
         self._lock = threading.Lock()  # mirroring write-backs, and pointing the kept macros
         self._keeps = False  # whether this reader keeps KEPT_AT_LATEST (set once their macros exist)
-        self._kept_at = None  # the time the kept tables were computed at
-        self._stale = set()  # those a write-back changed since: computed every call until kept again
+        self._kept_at = None  # the default time the last keep was for
+        self._present = set()  # (model, time) of every kept table, as the committed macros read them
+        self._browse = None  # a time a user browses, kept too (keep_also)
         self._mirrored = None  # the write-back tables last mirrored
         self._keeper = self._keep_cursor = None  # the thread computing them again, if one runs, and its cursor
         self._keep_wanted = self._closed = False
@@ -339,9 +340,9 @@ class Reader:
             if version == self._wb_version and self._wb_version is not None:
                 return
             tables = store.read_tables(path)
-            if self._kept_at is not None:  # before the new write-backs are seen: never mixed with them
+            if self._present:  # before the new write-backs are seen: never mixed with them
                 changed = {f"wb_{t}" for t, df in tables.items() if not df.equals(self._mirrored[t])}
-                self._compute_every_call([n for n in KEPT_AT_LATEST if READS[n] & changed and n not in self._stale])
+                self._drop({(n, t) for n, t in self._present if READS[n] & changed})
             mirror_writebacks(self.con, tables)
             self._wb_version, self._mirrored = version, tables
             if self._keeps:  # the default time may have moved: keep again
@@ -366,65 +367,89 @@ class Reader:
                 self._keep_wanted = False
             self._keep(cur)
 
-    def _compute_every_call(self, names: list[str]) -> None:
-        """Point these kept macros back at computing and drop their kept tables (under the lock)."""
-        if not names:
+    def keep_also(self, at: dt.datetime) -> None:
+        """Keep the models queries read directly (DIRECT) at a time a user browses as well, in the
+        background: one such time at once, until another is browsed (the default time's are kept
+        regardless, so a wall at the default time and a user browsing do not take turns)."""
+        with self._lock:
+            if self._keeps and not self._closed and at not in (self._browse, self._kept_at):
+                self._browse = at
+                self._want_keep()
+
+    def _wanted(self, at: dt.datetime) -> list[tuple[str, dt.datetime]]:
+        """(model, time) of every table to keep when the default time is `at`, in computing order."""
+        browse = self._browse
+        return kept_tables(at) + ([(n, browse) for n in KEPT_ORDER if n in DIRECT]
+                                  if browse is not None and browse != at else [])
+
+    def _macro(self, name: str, present) -> str:
+        """`name`'s macro reading its kept tables in `present` for exactly their calls, computing the rest."""
+        k, branches, matches = KEPT_AT_LATEST[name], [], []
+        for n, t in sorted(present):
+            if n == name:
+                match = k.match.format(at=t.strftime("TIMESTAMP '%Y-%m-%d %H:%M:%S.%f'"))
+                branches.append(f"SELECT k.* FROM {kept_table(n, t)} AS k WHERE ({match}) AND ({k.rows})")
+                matches.append(f"({match})")
+        live = f"SELECT * FROM {name}_live({k.params})"
+        if matches:
+            live += f" WHERE ({' OR '.join(matches)}) IS NOT TRUE"
+        return f"AS TABLE {' UNION ALL '.join([*branches, live])}"
+
+    def _drop(self, pairs: set) -> None:
+        """Drop these kept tables, their macros computing those calls again (under the lock)."""
+        if not pairs:
             return
+        rest = self._present - pairs
         self.con.execute("BEGIN TRANSACTION")
-        for name in names:
-            k = KEPT_AT_LATEST[name]
-            self.con.execute(f"CREATE OR REPLACE MACRO {name}({k.params}) AS TABLE SELECT * FROM {name}_live({k.params})")
-        for name, t in kept_tables(self._kept_at):
-            if name in names:
-                self.con.execute(f"DROP TABLE IF EXISTS {kept_table(name, t)}")
+        for name in sorted({n for n, _ in pairs}):
+            self.con.execute(f"CREATE OR REPLACE MACRO {name}({KEPT_AT_LATEST[name].params}) {self._macro(name, rest)}")
+        for name, t in pairs:
+            self.con.execute(f"DROP TABLE IF EXISTS {kept_table(name, t)}")
         self.con.execute("COMMIT")
-        self._stale.update(names)
+        self._present = rest
 
     def _keep(self, cur: duckdb.DuckDBPyConnection, again: bool = False) -> None:
-        """Compute KEPT_AT_LATEST at the default as_of into tables and point their macros there, in one
-        transaction that sees one state of the write-backs. Nothing changes when they are already kept
-        at that time (unless `again`). Tables kept at an earlier time are dropped first (their macros
-        compute meanwhile), so memory holds one set. Nothing is pointed at the new tables when
-        write-backs were mirrored meanwhile (that schedules another round) or if it fails (logged)."""
+        """Compute the kept tables wanted now (_wanted) that are missing (all of them with `again`), in
+        one transaction that sees one state of the write-backs, and point the macros at them. Tables
+        no longer wanted are dropped first (their calls compute meanwhile), so memory holds only what
+        is wanted. Nothing is pointed at the new tables when write-backs were mirrored meanwhile (that
+        schedules another round) or if it fails (logged)."""
         from . import freshness
 
         try:
             with self._lock:
-                version, before = self._wb_version, self._kept_at
+                version = self._wb_version
                 at = freshness.latest_time(cur)
-                if at == before and not self._stale and not again:
+                wanted = self._wanted(at)
+                self._drop(self._present - set(wanted))
+                missing = wanted if again else [p for p in wanted if p not in self._present]
+                self._kept_at = at
+                if not missing:
                     return
-                if before is not None and before != at:  # nothing asks for that time now: freed first
-                    self._compute_every_call([n for n in KEPT_AT_LATEST if n not in self._stale])
+                present = self._present - set(missing)
                 cur.execute("BEGIN TRANSACTION")
-            literal = at.strftime("TIMESTAMP '%Y-%m-%d %H:%M:%S.%f'")
-
-            def read_kept(name: str, macro: str) -> str:
-                k, table = KEPT_AT_LATEST[name], kept_table(name, at)
-                match = k.match.format(at=literal)
-                return (f"CREATE OR REPLACE MACRO {macro}({k.params}) AS TABLE "
-                        f"SELECT k.* FROM {table} AS k WHERE ({match}) AND ({k.rows}) UNION ALL "
-                        f"SELECT * FROM {name}_live({k.params}) WHERE ({match}) IS NOT TRUE")
-            for name, t in kept_tables(at):  # only this thread writes the _built macros
+            for name, t in missing:  # only this thread writes the _built macros
                 if self._closed:
                     raise duckdb.InterruptException("reader closed")
                 table = kept_table(name, t)
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
                 args = KEPT_AT_LATEST[name].args.format(at=t.strftime("TIMESTAMP '%Y-%m-%d %H:%M:%S.%f'"))
                 self._compute_kept(cur, table, f"{name}_build({args})")
-                if t == at:
-                    cur.execute(read_kept(name, f"{name}_built"))
-            with self._lock:  # the macros change only here: a write-back's _compute_every_call never meets this
+                present.add((name, t))
+                cur.execute(f"CREATE OR REPLACE MACRO {name}_built({KEPT_AT_LATEST[name].params}) "
+                            f"{self._macro(name, present)}")
+            with self._lock:  # the macros change only here: a write-back's _drop never meets this
                 if version != self._wb_version or self._closed:
                     cur.execute("ROLLBACK")
                     return
                 for name in KEPT_ORDER:
-                    cur.execute(read_kept(name, name))
+                    cur.execute(f"CREATE OR REPLACE MACRO {name}({KEPT_AT_LATEST[name].params}) "
+                                f"{self._macro(name, present)}")
                 cur.execute("COMMIT")
-                self._kept_at, self._stale = at, set()
+                self._present = present
         except duckdb.Error:
             if not self._closed:
-                log.exception("%s: testing at the latest time not kept; computed per query", self.db_path)
+                log.exception("%s: the latest time not kept; computed per query", self.db_path)
             try:
                 cur.execute("ROLLBACK")
             except duckdb.Error:
@@ -435,9 +460,11 @@ class Reader:
 
     @property
     def kept_at(self) -> dt.datetime | None:
-        """The time every kept table holds (None: nothing kept, or a write-back made some stale)."""
+        """The default time when every table kept for it is there (None: not yet, or a write-back
+        dropped some until kept again)."""
         with self._lock:
-            return None if self._stale else self._kept_at
+            at = self._kept_at
+            return at if at is not None and set(kept_tables(at)) <= self._present else None
 
     def wait_kept(self, timeout: float = 60) -> dt.datetime | None:
         """Wait for a background keep to finish; kept_at then."""

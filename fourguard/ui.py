@@ -134,8 +134,12 @@ def _allowed(fn, args: tuple, kwargs: dict) -> dict:
 
 
 def _fetch(fn, kwargs: dict):
+    from . import queries
+
     r = reader()
     r.refresh_writebacks()
+    if kwargs.get("as_of") is not None:  # a time other than the default: kept too from now on
+        r.keep_also(queries.as_of_time(kwargs["as_of"]))
     return _cached(r.snapshot, r._wb_version, f"{fn.__module__}.{fn.__name__}", (),
                    tuple(sorted(kwargs.items())))
 

@@ -50,3 +50,26 @@ def test_first_start_builds_the_embedded_default(tmp_path, app_on):
     assert s.db_path.exists()
     shown = {m.label: m.value for m in at.metric}
     assert shown["白名单企业"] not in ("0", "—")
+
+
+def test_a_query_at_another_time_asks_the_reader_to_keep_it(monkeypatch):
+    """ui._fetch hands every query's as_of to Reader.keep_also (which keeps a browsed time)."""
+    import datetime as dt
+
+    from fourguard import queries, ui
+
+    asked = []
+
+    class Reader:
+        snapshot, _wb_version = 1, 1
+
+        def refresh_writebacks(self):
+            pass
+
+        def keep_also(self, at):
+            asked.append(at)
+    monkeypatch.setattr(ui, "reader", Reader)
+    monkeypatch.setattr(ui, "_cached", lambda *args: "rows")
+    assert ui._fetch(queries.metrics, {"as_of": "2022-06-06T23:17", "county": None}) == "rows"
+    assert ui._fetch(queries.areas, {}) == "rows"
+    assert asked == [dt.datetime(2022, 6, 6, 23, 17)]

@@ -575,6 +575,57 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
     recompute.close()
 
 
+def test_a_time_a_user_browses_is_kept_too_one_at_a_time(tmp_path, demo_db):
+    """Reader.keep_also: the directly read models kept at a browsed time (equal to computing, read
+    from the table), kept while the default time is asked for too, dropped when another time is
+    browsed, and kept again after a write-back changes one of them."""
+    path = tmp_path / "fourguard.duckdb"
+    shutil.copyfile(demo_db.db_path, path)
+    s = Settings(db_path=path, demo_dir=demo_db.demo_dir)
+    kept, recompute = db.connect(path, s), db.connect(path, s, recompute_rollups=True)
+    latest = kept.wait_kept()
+    first, second = ((latest - dt.timedelta(days=days, hours=1)).replace(minute=17) for days in (3, 2))
+
+    def rows(reader, model, at):
+        cols = "* EXCLUDE (class_id)" if model == "staff_testing" else "*"
+        return reader.cursor().execute(f"SELECT {cols} FROM {model}(?) ORDER BY ALL", [at]).fetchall()
+
+    def tables(at):
+        return {t for t, in kept.cursor().execute("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE ?",
+                                                  [db.kept_table("%", at)]).fetchall()}
+
+    kept.keep_also(first)
+    assert kept.wait_kept() == latest
+    assert tables(first) == {db.kept_table(n, first) for n in db.DIRECT}
+    for model in db.DIRECT:
+        assert rows(kept, model, first) == rows(recompute, model, first), model
+    kept.cursor().execute(f"DELETE FROM {db.kept_table('enterprise_risk', first)}")
+    assert queries.risk_map(kept.cursor(), first)["enterprises"].empty  # read from the kept table
+    kept.keep_also(latest)  # a wall at the default time meanwhile
+    assert kept.wait_kept() == latest and queries.risk_map(kept.cursor(), first)["enterprises"].empty
+
+    # an issue write-back (before the data time: the default time stays) drops and keeps again the
+    # models that read issues, at both times
+    issue = queries.issue_status(recompute.cursor(), latest, open_only=True).query("state == '待交办'").iloc[0]
+    issues.apply(store.store_path(path), issue.issue_id, "escalate", issue.state, 0, "甲", at=first - dt.timedelta(hours=1),
+                 note="报上级")
+    assert kept.cursor() and kept.wait_kept() == latest
+    assert len(queries.risk_map(kept.cursor(), first)["enterprises"]) == len(rows(recompute, "enterprise_risk", first))
+    for model in ("issue_status", "issue_closure", "enterprise_risk", "sentinel_alerts"):
+        assert rows(kept, model, first) == rows(recompute, model, first), model
+        assert rows(kept, model, latest) == rows(recompute, model, latest), model
+    assert tables(first) == {db.kept_table(n, first) for n in db.DIRECT}
+
+    kept.keep_also(second)  # another time browsed: the first one's tables are gone
+    assert kept.wait_kept() == latest
+    assert not tables(first) and tables(second) == {db.kept_table(n, second) for n in db.DIRECT}
+    for model in db.DIRECT:
+        assert rows(kept, model, second) == rows(recompute, model, second), model
+        assert rows(kept, model, first) == rows(recompute, model, first), model
+    kept.close()
+    recompute.close()
+
+
 def test_kept_models_know_what_they_read_from_their_sql():
     """The write-back tables each kept model reads (a write-back to one makes it compute until kept
     again) and the order they are kept in both come from the SQL text, through every macro between."""
