@@ -58,9 +58,9 @@ RANGE_DAYS = 14  # the date range the trend pages open with: the last 14 days up
 # ask for that time: the macro reads the kept rows when called for exactly that and computes any other
 # call as before (the time is a constant in the macro and the caller's as_of a bound parameter, so each
 # query plans only one of the two), and a query naming `model($as_of)` itself reads the kept table
-# (kept_sql). Computed when the reader opens, and again in the background once a write-back moves the
-# default time or changes a write-back table they read (those compute every call meanwhile). Kept in
-# the order they read each other (KEPT_AT_LATEST), each from those kept before it.
+# (kept_sql). Computed in the background when the reader opens, each from those it reads (KEPT_ORDER),
+# and again once a write-back moves the default time or changes a write-back table they read (READS;
+# those compute every call meanwhile). A time a user browses to is kept as well (Reader.keep_also).
 KEPT_AT_LATEST = {
     **dict.fromkeys(("staff_testing", "enterprise_testing", "whitelist", "place_status", "place_coverage",
                      "red_yellow_scans", "enterprise_positives", "positive_cases", "recheck_obligations",
@@ -300,7 +300,8 @@ class Reader:
     def _keep_macros(self) -> None:
         """For each kept macro: `{name}_live`, its SQL (what the macro computes when the kept rows do not
         answer); `{name}_build`, the same reading the other kept macros through `{dep}_built`, which a
-        keep points at the tables it has just computed, so each is computed once (KEPT_ORDER)."""
+        keep points at the tables it has computed so far, so each is computed once (KEPT_ORDER). Only
+        the keeping thread writes the `_built` macros, so a write-back never conflicts with it."""
         calls = re.compile(rf"\b({'|'.join(KEPT_AT_LATEST)})\(")
         for name, k in KEPT_AT_LATEST.items():
             self.con.execute(f"CREATE MACRO {name}_built({k.params}) AS TABLE SELECT * FROM {name}({k.params})")
@@ -408,11 +409,10 @@ class Reader:
         self.con.execute("COMMIT")
         self._present = rest
 
-    def _keep(self, cur: duckdb.DuckDBPyConnection, again: bool = False) -> None:
-        """Compute the kept tables wanted now (_wanted) that are missing (all of them with `again`), in
-        one transaction that sees one state of the write-backs, and point the macros at them. Tables
-        no longer wanted are dropped first (their calls compute meanwhile), so memory holds only what
-        is wanted. Nothing is pointed at the new tables when write-backs were mirrored meanwhile (that
+    def _keep(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Compute the kept tables wanted now (_wanted) that are missing, in one transaction that sees
+        one state of the write-backs, and point the macros at them. Tables no longer wanted are
+        dropped first (their calls compute meanwhile), so memory holds only what is wanted. Nothing is pointed at the new tables when write-backs were mirrored meanwhile (that
         schedules another round) or if it fails (logged)."""
         from . import freshness
 
@@ -422,7 +422,7 @@ class Reader:
                 at = freshness.latest_time(cur)
                 wanted = self._wanted(at)
                 self._drop(self._present - set(wanted))
-                missing = wanted if again else [p for p in wanted if p not in self._present]
+                missing = [p for p in wanted if p not in self._present]
                 self._kept_at = at
                 if not missing:
                     return

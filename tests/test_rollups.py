@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -655,3 +658,17 @@ def test_a_reader_caps_duckdb_memory_and_spills_to_its_own_folder(demo_db):
     assert "fourguard-reader-" in spill
     r.close()
     assert not __import__("os").path.exists(spill)  # removed with the reader
+
+
+def test_a_reader_stops_keeping_when_closed_or_when_python_exits(demo_db, caplog):
+    """Closing a reader in the middle of keeping interrupts it and waits; a process that exits while
+    its reader keeps exits cleanly (a thread inside DuckDB while Python finalizes aborts it)."""
+    r = db.connect(demo_db.db_path, demo_db)
+    r.close()
+    assert r._keeper is None
+    assert not [rec for rec in caplog.records if rec.levelname == "ERROR"]
+    code = ("import sys; from fourguard import db; from fourguard.config import Settings; "
+            f"r = db.connect({str(demo_db.db_path)!r}, Settings(db_path={str(demo_db.db_path)!r})); "
+            "assert r._keeper is not None; print('exiting')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent, capture_output=True, text=True)
+    assert (done.returncode, done.stdout.strip()) == (0, "exiting"), done.stderr
