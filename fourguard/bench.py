@@ -195,7 +195,8 @@ def bench_pages(db_path: Path, repeat: int, rows: list[Row], scopes: list[tuple[
                 reader.keep_also(browse)
                 reader.wait_kept()
                 rows.append(Row(f"keep the models at {label} (background, once browsed)", [time.perf_counter() - t0],
-                                f"{len(db.DIRECT)} models; meanwhile the pages compute (the row above)"))
+                                f"{len(db.kept_tables(browse, browsed=True))} tables; meanwhile the pages "
+                                "compute (the row above)"))
             for page in PAGES:
                 if not (REPO_DIR / "pages" / page).exists():
                     continue

@@ -132,9 +132,12 @@ def _layer(name: str) -> str:
     return next(layer for layer in LAYERS if (SQL_DIR / layer / f"{name}.sql").exists())
 
 
-def kept_tables(at: dt.datetime) -> list[tuple[str, dt.datetime]]:
-    """(model, time) of every table a keep at `at` makes, in the order they are computed."""
-    return [(n, at) for n in KEPT_ORDER] + [(n, at - dt.timedelta(hours=24)) for n in KEPT_ORDER if n in DAY_BEFORE]
+def kept_tables(at: dt.datetime, browsed: bool = False) -> list[tuple[str, dt.datetime]]:
+    """(model, time) of every table a keep at `at` makes, in the order they are computed: as the
+    default time, or as a time a user browses to (not production_daily, whose range is the one
+    ending at the data time, RANGE_DAYS)."""
+    names = [n for n in KEPT_ORDER if not (browsed and n == "production_daily")]
+    return [(n, at) for n in names] + [(n, at - dt.timedelta(hours=24)) for n in names if n in DAY_BEFORE]
 
 
 def kept_table(name: str, at: dt.datetime) -> str:
@@ -369,7 +372,7 @@ class Reader:
             self._keep(cur)
 
     def keep_also(self, at: dt.datetime) -> None:
-        """Keep the models queries read directly (DIRECT) at a time a user browses as well, in the
+        """Keep the models at a time a user browses to as well (kept_tables(…, browsed=True)), in the
         background: one such time at once, until another is browsed (the default time's are kept
         regardless, so a wall at the default time and a user browsing do not take turns)."""
         with self._lock:
@@ -380,8 +383,8 @@ class Reader:
     def _wanted(self, at: dt.datetime) -> list[tuple[str, dt.datetime]]:
         """(model, time) of every table to keep when the default time is `at`, in computing order."""
         browse = self._browse
-        return kept_tables(at) + ([(n, browse) for n in KEPT_ORDER if n in DIRECT]
-                                  if browse is not None and browse != at else [])
+        wanted = kept_tables(at) + (kept_tables(browse, browsed=True) if browse not in (None, at) else [])
+        return list(dict.fromkeys(wanted))  # a time browsed 24 h before the default one shares tables
 
     def _macro(self, name: str, present) -> str:
         """`name`'s macro reading its kept tables in `present` for exactly their calls, computing the rest."""

@@ -579,15 +579,14 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
 
 
 def test_a_time_a_user_browses_is_kept_too_one_at_a_time(tmp_path, demo_db):
-    """Reader.keep_also: the directly read models kept at a browsed time (equal to computing, read
-    from the table), kept while the default time is asked for too, dropped when another time is
+    """Reader.keep_also: the models kept at a browsed time (equal to computing, read from the table), kept while the default time is asked for too, dropped when another time is
     browsed, and kept again after a write-back changes one of them."""
     path = tmp_path / "fourguard.duckdb"
     shutil.copyfile(demo_db.db_path, path)
     s = Settings(db_path=path, demo_dir=demo_db.demo_dir)
     kept, recompute = db.connect(path, s), db.connect(path, s, recompute_rollups=True)
     latest = kept.wait_kept()
-    first, second = ((latest - dt.timedelta(days=days, hours=1)).replace(minute=17) for days in (3, 2))
+    first, second = ((latest - dt.timedelta(days=days, hours=1)).replace(minute=17) for days in (3, 1))
 
     def rows(reader, model, at):
         cols = "* EXCLUDE (class_id)" if model == "staff_testing" else "*"
@@ -599,9 +598,14 @@ def test_a_time_a_user_browses_is_kept_too_one_at_a_time(tmp_path, demo_db):
 
     kept.keep_also(first)
     assert kept.wait_kept() == latest
-    assert tables(first) == {db.kept_table(n, first) for n in db.DIRECT}
+    browsed = {n for n, t in db.kept_tables(first, browsed=True) if t == first}
+    assert tables(first) == {db.kept_table(n, first) for n in browsed} and "production_daily" not in browsed
     for model in db.DIRECT:
         assert rows(kept, model, first) == rows(recompute, model, first), model
+    day = first.date()  # the trend's day and the headline's 24 h before are kept for that time too
+    pd.testing.assert_frame_equal(*(queries.coverage_trend(r.cursor(), day - dt.timedelta(days=6), day, first)
+                                    for r in (kept, recompute)))
+    pd.testing.assert_frame_equal(wall.headline(kept.cursor(), first), wall.headline(recompute.cursor(), first))
     kept.cursor().execute(f"DELETE FROM {db.kept_table('enterprise_risk', first)}")
     assert queries.risk_map(kept.cursor(), first)["enterprises"].empty  # read from the kept table
     kept.keep_also(latest)  # a wall at the default time meanwhile
@@ -617,11 +621,11 @@ def test_a_time_a_user_browses_is_kept_too_one_at_a_time(tmp_path, demo_db):
     for model in ("issue_status", "issue_closure", "enterprise_risk", "sentinel_alerts"):
         assert rows(kept, model, first) == rows(recompute, model, first), model
         assert rows(kept, model, latest) == rows(recompute, model, latest), model
-    assert tables(first) == {db.kept_table(n, first) for n in db.DIRECT}
+    assert tables(first) == {db.kept_table(n, first) for n in browsed}
 
     kept.keep_also(second)  # another time browsed: the first one's tables are gone
     assert kept.wait_kept() == latest
-    assert not tables(first) and tables(second) == {db.kept_table(n, second) for n in db.DIRECT}
+    assert not tables(first) and tables(second) == {db.kept_table(n, second) for n in browsed}
     for model in db.DIRECT:
         assert rows(kept, model, second) == rows(recompute, model, second), model
         assert rows(kept, model, first) == rows(recompute, model, first), model
