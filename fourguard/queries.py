@@ -451,11 +451,11 @@ def risk_map(con, as_of, county=None, city=None, sector=None) -> dict[str, pd.Da
     from . import risk
 
     p = _params(as_of, county, city, sector)
-    enterprises = _frame(con, f"SELECT * FROM enterprise_risk($as_of) WHERE {SCOPE} "
-                              "ORDER BY county_code, credit_code", p)
-    counties = _frame(con, "SELECT * FROM county_risk($as_of, $sector) "
-                           "WHERE ($county IS NULL OR county_code = $county) AND ($city IS NULL OR city_code = $city) "
-                           "ORDER BY county_code", p)
+    enterprises, counties = gather(
+        con, lambda c: _frame(c, f"SELECT * FROM enterprise_risk($as_of) WHERE {SCOPE} "
+                                 "ORDER BY county_code, credit_code", p),
+        lambda c: _frame(c, "SELECT * FROM county_risk($as_of, $sector) WHERE ($county IS NULL OR county_code = $county) "
+                            "AND ($city IS NULL OR city_code = $city) ORDER BY county_code", p))
     return {"enterprises": risk.score(enterprises), "counties": risk.score(risk.county_facts(enterprises, counties))}
 
 
