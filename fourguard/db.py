@@ -117,13 +117,13 @@ def _reads() -> dict[str, set[str]]:
 
 
 READS = _reads()
-# the kept macros a query may name as `model($as_of)` and read the kept table of directly
 # Also kept 24 h before the default time, read by queries naming them only (kept_sql): the headline
 # figures the wall and the briefing compare with that time (wall.figures).
 DAY_BEFORE = ("whitelist", "staff_testing", "enterprise_positives", "positive_cases", "red_yellow_scans",
               "issue_status", "issue_closure")
 # the kept macros, each after every kept macro it reads (Reader._keep_macros)
 KEPT_ORDER = tuple(graphlib.TopologicalSorter({n: READS[n] & KEPT_AT_LATEST.keys() for n in KEPT_AT_LATEST}).static_order())
+# the kept macros a query may name as `model($as_of)` and read the kept table of directly
 DIRECT = tuple(n for n, k in KEPT_AT_LATEST.items() if k == _AT_LATEST)
 _DIRECT_CALL = re.compile(rf"\b({'|'.join(DIRECT)})\(\$as_of\)")
 
@@ -138,6 +138,11 @@ def kept_tables(at: dt.datetime, browsed: bool = False) -> list[tuple[str, dt.da
     ending at the data time, RANGE_DAYS)."""
     names = [n for n in KEPT_ORDER if not (browsed and n == "production_daily")]
     return [(n, at) for n in names] + [(n, at - dt.timedelta(hours=24)) for n in names if n in DAY_BEFORE]
+
+
+def _sql_time(at: dt.datetime) -> str:
+    """A timestamp literal, to the microsecond (a kept macro's own time)."""
+    return at.strftime("TIMESTAMP '%Y-%m-%d %H:%M:%S.%f'")
 
 
 def kept_table(name: str, at: dt.datetime) -> str:
@@ -391,7 +396,7 @@ class Reader:
         k, branches, matches = KEPT_AT_LATEST[name], [], []
         for n, t in sorted(present):
             if n == name:
-                match = k.match.format(at=t.strftime("TIMESTAMP '%Y-%m-%d %H:%M:%S.%f'"))
+                match = k.match.format(at=_sql_time(t))
                 branches.append(f"SELECT k.* FROM {kept_table(n, t)} AS k WHERE ({match}) AND ({k.rows})")
                 matches.append(f"({match})")
         live = f"SELECT * FROM {name}_live({k.params})"
@@ -415,8 +420,9 @@ class Reader:
     def _keep(self, cur: duckdb.DuckDBPyConnection) -> None:
         """Compute the kept tables wanted now (_wanted) that are missing, in one transaction that sees
         one state of the write-backs, and point the macros at them. Tables no longer wanted are
-        dropped first (their calls compute meanwhile), so memory holds only what is wanted. Nothing is pointed at the new tables when write-backs were mirrored meanwhile (that
-        schedules another round) or if it fails (logged)."""
+        dropped first (their calls compute meanwhile), so memory holds only what is wanted. Nothing
+        is pointed at the new tables when write-backs were mirrored meanwhile (that schedules another
+        round) or if it fails (logged)."""
         from . import freshness
 
         try:
@@ -436,7 +442,7 @@ class Reader:
                     raise duckdb.InterruptException("reader closed")
                 table = kept_table(name, t)
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
-                args = KEPT_AT_LATEST[name].args.format(at=t.strftime("TIMESTAMP '%Y-%m-%d %H:%M:%S.%f'"))
+                args = KEPT_AT_LATEST[name].args.format(at=_sql_time(t))
                 self._compute_kept(cur, table, f"{name}_build({args})")
                 present.add((name, t))
                 cur.execute(f"CREATE OR REPLACE MACRO {name}_built({KEPT_AT_LATEST[name].params}) "
@@ -523,6 +529,6 @@ _READERS: weakref.WeakSet[Reader] = weakref.WeakSet()
 
 
 @atexit.register
-def _stop_keeping() -> None:
+def _stop_all_keeping() -> None:
     for reader in list(_READERS):
         reader._stop_keeping()

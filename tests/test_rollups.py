@@ -35,6 +35,13 @@ def differ(con, kept: str, fresh: str) -> int:
                                 + (SELECT count(*) FROM ({fresh} EXCEPT ALL {kept}))""").fetchone()[0]
 
 
+def model_rows(reader, model: str, at, call: str | None = None) -> list:
+    """A model's rows at `at` (through `call`, default `model($at)`), sorted; staff class ids are
+    numbered differently when recomputed, so left out."""
+    cols = "* EXCLUDE (class_id)" if model == "staff_testing" else "*"
+    return reader.cursor().execute(f"SELECT {cols} FROM {call or f'{model}($at)'} ORDER BY ALL", {"at": at}).fetchall()
+
+
 def spans_differ(con) -> int:
     """raw.test_spans, raw.staff_classes, raw.staff_spans, raw.flagged_tests and raw.flagged_scans
     against a recomputation from the raw tests, scans and roster (rows in one and not the other),
@@ -434,10 +441,8 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
                              "NULL)",
              "production_daily": f"production_daily(CAST($at AS DATE) - {db.RANGE_DAYS - 1}, CAST($at AS DATE), $at)"}
 
-    def rows(reader, model, at=latest):  # class ids are numbered differently when recomputed
-        cols = "* EXCLUDE (class_id)" if model == "staff_testing" else "*"
-        return reader.cursor().execute(f"SELECT {cols} FROM {calls.get(model, f'{model}($at)')} ORDER BY ALL",
-                                       {"at": at}).fetchall()
+    def rows(reader, model, at=latest):
+        return model_rows(reader, model, at, calls.get(model))
 
     def count(reader, model, at):
         return reader.cursor().execute(f"SELECT count(*) FROM {calls.get(model, f'{model}($at)')}",
@@ -588,9 +593,7 @@ def test_a_time_a_user_browses_is_kept_too_one_at_a_time(tmp_path, demo_db):
     latest = kept.wait_kept()
     first, second = ((latest - dt.timedelta(days=days, hours=1)).replace(minute=17) for days in (3, 1))
 
-    def rows(reader, model, at):
-        cols = "* EXCLUDE (class_id)" if model == "staff_testing" else "*"
-        return reader.cursor().execute(f"SELECT {cols} FROM {model}(?) ORDER BY ALL", [at]).fetchall()
+    rows = model_rows
 
     def tables(at):
         return {t for t, in kept.cursor().execute("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE ?",
