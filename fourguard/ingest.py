@@ -1,12 +1,14 @@
 """read → detect → validate → quarantine → load, one transaction a file, into a new snapshot.
 
-`ingest_paths` takes the ingest lock, copies the feed database, loads every file into the copy
+`ingest_paths` takes the ingest lock, copies the feed database (reading and validating the files
+that can go ahead meanwhile), loads every file into the copy
 (each file in its own transaction, in dependency order), retries quarantined rows whose missing
 reference may now exist, and renames the copy over the original. A refused file loads nothing;
 a crash or kill leaves the original database as it was.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as dt
 import fcntl
@@ -116,14 +118,36 @@ def ingest_lock(db_path: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+class Work:
+    """A load's DuckDB connection. Until `writable()` its `raw` is the feed database as it stands, read
+    only, while the copy the load writes is made in the background; reading and validating files
+    meanwhile needs nothing else (ingest_paths)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, copying: concurrent.futures.Future | None):
+        self.con, self.path, self._copying = con, path, copying
+
+    def copying(self) -> bool:
+        return self._copying is not None and not self._copying.done()
+
+    def writable(self) -> duckdb.DuckDBPyConnection:
+        """Wait for the copy and make it `raw` (a failed copy raises here); the connection."""
+        if self._copying is not None:
+            self._copying.result()
+            self._copying = None
+            self.con.execute("DETACH raw")
+            self.con.execute("ATTACH ? AS raw", [str(self.path)])
+            db.create_raw_tables(self.con)
+        return self.con
+
+
 @contextlib.contextmanager
 def working_copy(db_path: Path):
-    """Yield a connection on a copy of the feed database; swap it in only on success."""
+    """Yield a Work on a copy of the feed database; swap the copy in only on success."""
     work = db_path.with_name(db_path.name + ".next")
     for stale in (work, work.with_name(work.name + ".wal")):
         stale.unlink(missing_ok=True)  # left by a killed load: never half-applied
-    if db_path.exists():
-        shutil.copyfile(db_path, work)
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fourguard-copy")
+    copying = pool.submit(shutil.copyfile, db_path, work) if db_path.exists() else None
     con = duckdb.connect(":memory:", config={"threads": os.cpu_count() or 2, "memory_limit": INGEST_MEMORY_LIMIT})
     con.execute("SET enable_progress_bar = false")  # long loads would draw progress bars into cron logs
     # The copy is durable once, at the end (os.fsync before the rename); until then a crash leaves only a
@@ -132,17 +156,24 @@ def working_copy(db_path: Path):
     con.execute("SET fsync_mode = 'NONE'")
     con.execute("SET checkpoint_threshold = '1TB'")
     try:
-        con.execute("ATTACH ? AS raw", [str(work)])
-        db.create_raw_tables(con)
         db._regions_table(con)
-        yield con
+        if copying is None:
+            con.execute("ATTACH ? AS raw", [str(work)])
+            db.create_raw_tables(con)
+        else:
+            con.execute("ATTACH ? AS raw (READ_ONLY)", [str(db_path)])
+        w = Work(con, work, copying)
+        yield w
+        w.writable()
         con.execute("CHECKPOINT raw")
         con.execute("DETACH raw")
     except BaseException:
         con.close()
+        pool.shutdown(cancel_futures=True)  # a copy under way finishes first: then nothing writes `work`
         work.unlink(missing_ok=True)
         raise
     con.close()
+    pool.shutdown()
     with open(work, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(work, db_path)
@@ -291,24 +322,76 @@ def _log(con, run_id: str, rep: FileReport, sha: str | None, src: readers.Source
          rep.quarantined, rep.status, rep.message, max_data_at])
 
 
-def ingest_file(con, path: Path, run_id: str, s: Settings, tmpdir: Path, src: readers.SourceFile | None = None) -> FileReport:
-    """Load one file in one transaction (or refuse it whole) and log the outcome."""
+@dataclass
+class Ahead:
+    """A file read and validated before its turn, while the copy was made (ingest_paths); its temp
+    tables `rejected` and `cand` parked under the suffix _{n} until then."""
+
+    n: int
+    sha: str
+    src: readers.SourceFile
+    rows_read: int
+    max_data_at: dt.datetime | None
+    started: dt.datetime
+    seconds: float
+
+
+PARKED = ("rejected", "cand")
+
+
+def _read_checked(con, path: Path, s: Settings, tmpdir: Path, src: readers.SourceFile | None,
+                  started: dt.datetime) -> tuple[readers.SourceFile, int, dt.datetime | None]:
+    """Read (unless `src` was) and validate one file: the source, rows read, and its latest data time."""
+    if src is None:
+        src = readers.read_source(con, path, tmpdir)
+    rows_read = con.execute("SELECT count(*) FROM src").fetchone()[0] + len(src.malformed)
+    _validate(con, src.feed, s, started)
+    return src, rows_read, _max_data_at(con, src.feed)
+
+
+def check_ahead(con, path: Path, n: int, s: Settings, tmpdir: Path) -> Ahead | None:
+    """Read and validate a file before its turn. None when it was loaded before or fails: its turn
+    does that again and reports why."""
+    t0, started = time.perf_counter(), beijing_now()
+    try:
+        sha = file_sha256(path)
+        if con.execute("SELECT 1 FROM raw.ingest_log WHERE file_sha256 = ? AND status = 'loaded' LIMIT 1",
+                       [sha]).fetchone():
+            return None
+        src, rows_read, max_data_at = _read_checked(con, path, s, tmpdir, None, started)
+    except Exception:  # noqa: BLE001 — its turn reads it again and reports the problem
+        return None
+    con.execute("DROP TABLE checked")
+    for t in PARKED:
+        con.execute(f"ALTER TABLE {t} RENAME TO {t}_{n}")
+    return Ahead(n, sha, src, rows_read, max_data_at, started, time.perf_counter() - t0)
+
+
+def ingest_file(con, path: Path, run_id: str, s: Settings, tmpdir: Path, src: readers.SourceFile | None = None,
+                ahead: Ahead | None = None) -> FileReport:
+    """Load one file in one transaction (or refuse it whole) and log the outcome; `ahead`: it was read
+    and validated already (check_ahead)."""
     t0, started = time.perf_counter(), beijing_now()
     name = str(path)
     sha = None
     try:
-        sha = file_sha256(path)
+        sha = ahead.sha if ahead else file_sha256(path)
         done = con.execute("SELECT file FROM raw.ingest_log WHERE file_sha256 = ? AND status = 'loaded' LIMIT 1",
                            [sha]).fetchone()
+        if ahead:
+            for t in PARKED:
+                con.execute(f"DROP TABLE IF EXISTS {t}")
+                con.execute(f"ALTER TABLE {t}_{ahead.n} RENAME TO {t}")
         if done:
             rep = FileReport(name, "skipped", message=f"内容与已导入的 {Path(done[0]).name} 完全相同，跳过")
             _log(con, run_id, rep, sha, None, started)
             return rep
-        if src is None:
-            src = readers.read_source(con, path, tmpdir)
+        if ahead:
+            src, rows_read, max_data_at, started = ahead.src, ahead.rows_read, ahead.max_data_at, ahead.started
+            t0 -= ahead.seconds
+        else:
+            src, rows_read, max_data_at = _read_checked(con, path, s, tmpdir, src, started)
         feed = src.feed
-        rows_read = con.execute("SELECT count(*) FROM src").fetchone()[0] + len(src.malformed)
-        _validate(con, feed, s, started)
         con.execute("BEGIN")  # the file's writes: all of them or none
         inserted, updated, unchanged = _merge(con, feed, path.name, started)
         if src.malformed:
@@ -324,7 +407,7 @@ def ingest_file(con, path: Path, run_id: str, s: Settings, tmpdir: Path, src: re
         reasons = dict(con.execute("SELECT reason_code, count(*) FROM rejected GROUP BY 1 ORDER BY 2 DESC").fetchall())
         rep = FileReport(name, "loaded", feed.name, feed.label, rows_read, inserted, updated, unchanged,
                          sum(reasons.values()), reasons, time.perf_counter() - t0)
-        _log(con, run_id, rep, sha, src, started, _max_data_at(con, feed))
+        _log(con, run_id, rep, sha, src, started, max_data_at)
         con.execute("COMMIT")
         return rep
     except Exception as exc:  # noqa: BLE001 — whatever one file does, the others of the run still load
@@ -383,16 +466,17 @@ def retry_quarantine(con, run_id: str, s: Settings) -> list[FileReport]:
     return reports
 
 
-def plan(paths: Iterable[Path]) -> list[Path]:
-    """Files in dependency order (registry → rosters, places… → tests, scans), from their headers."""
+def plan(paths: Iterable[Path]) -> list[tuple[Path, feeds.Feed | None]]:
+    """Files in dependency order (registry → rosters, places… → tests, scans), from their headers,
+    each with the feed its header names (None: loading will refuse it with the full reason)."""
     keyed = []
     for p in paths:
         try:
-            order = feeds.load_order(readers.peek_feed(p).name)
+            feed = readers.peek_feed(p)
         except Exception:  # noqa: BLE001 — loading will refuse it with the full reason
-            order = 0
-        keyed.append((order, p.name, p))
-    return [p for _, _, p in sorted(keyed, key=lambda t: (t[0], t[1]))]
+            feed = None
+        keyed.append((feeds.load_order(feed.name) if feed else 0, p.name, p, feed))
+    return [(p, feed) for _, _, p, feed in sorted(keyed, key=lambda t: (t[0], t[1]))]
 
 
 def expand(paths: Iterable[str | os.PathLike]) -> list[Path]:
@@ -415,15 +499,28 @@ def ingest_paths(paths: Iterable[str | os.PathLike], db_path: str | os.PathLike 
     files = expand(paths)
     run_id = uuid.uuid4().hex[:12]
     reports: list[FileReport] = []
-    with ingest_lock(db_path), readers.tempdir() as tmp, working_copy(db_path) as con:
+    with ingest_lock(db_path), readers.tempdir() as tmp, working_copy(db_path) as work:
+        con = work.con
         con.execute(f"SET temp_directory = {validate.lit(tmp)}")
-        rollups.ensure(con, s)  # a database from before the rollups (may spill: after the line above)
+        planned = plan(files)
+        # While the copy is made, read and validate the files whose checks read nothing an earlier
+        # file of the run writes (the references of a roster, a production or scan file wait for the
+        # run's registry or place files).
+        in_run, ahead = {feed.name for _, feed in planned if feed}, {}
+        for i, (path, feed) in enumerate(planned):
+            if not work.copying():
+                break
+            if feed is not None and not set(feed.references.values()) & in_run:
+                if progress:
+                    progress(i / max(len(planned), 1), f"正在读取并校验 {path.name}（{i + 1}/{len(planned)}）")
+                ahead[i] = check_ahead(con, path, i, s, Path(tmp))
+        work.writable()
+        rollups.ensure(con, s)  # a database from before the rollups (may spill: after SET temp_directory)
         rollups.start_tracking(con)
-        ordered = plan(files)
-        for i, path in enumerate(ordered):
+        for i, (path, _) in enumerate(planned):
             if progress:
-                progress(i / max(len(ordered), 1), f"正在导入 {path.name}（{i + 1}/{len(ordered)}）")
-            reports.append(ingest_file(con, path, run_id, s, Path(tmp)))
+                progress(i / max(len(planned), 1), f"正在导入 {path.name}（{i + 1}/{len(planned)}）")
+            reports.append(ingest_file(con, path, run_id, s, Path(tmp), ahead=ahead.get(i)))
             if on_report:
                 on_report(reports[-1])
         # A held row can only pass once what it points at arrives: retry when the run added or

@@ -5,8 +5,10 @@ import datetime as dt
 import json
 import os
 import signal
+import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -197,6 +199,68 @@ def test_dependency_order_whatever_the_order_given(tmp_path, s):
     reports = ingest.ingest_paths(files, s.db_path, s)
     assert [r.feed for r in reports] == ["registry", "roster", "tests"]
     assert all(r.quarantined == 0 for r in reports)
+
+
+def test_files_read_while_the_copy_is_made_load_as_they_would_in_turn(tmp_path, base, monkeypatch):
+    """While the working copy is made, the files whose checks read nothing an earlier file of the run
+    writes are read and validated against the database as it stands (ingest.check_ahead): the
+    reports and the rows are those of loading every file in its turn."""
+    e3 = credit_code("411322", 3)
+    p3 = id_number("411322", "19950303", 789)
+    ingest.ingest_paths([write_feed(tmp_path / "old.csv", "tests", [sample("S0")])], base.db_path, base)
+    turn = Settings(db_path=tmp_path / "turn" / "fg.duckdb", hash_key=base.hash_key)
+    turn.db_path.parent.mkdir()
+    shutil.copyfile(base.db_path, turn.db_path)
+    nul = write_feed(tmp_path / "nul.csv", "tests", [sample("S9")])
+    nul.write_bytes(nul.read_bytes() + b"S10,\x00\n")
+    files = [write_feed(tmp_path / "reg2.csv", "registry", [{**REGISTRY[0], "credit_code": e3, "name": "方城丙有限公司"}]),
+             write_feed(tmp_path / "roster2.csv", "roster", [dict(id_number=p3, name="孙七", credit_code=e3,
+                                                                   job_type="普通岗位")]),
+             write_feed(tmp_path / "t1.csv", "tests", [sample("S1"), sample("S2", p3, "2022-06-08 09:00:00"),
+                                                       sample("S3", P1, "2022-06-08 25:00")]),
+             tmp_path / "t2.csv", nul, tmp_path / "old.csv"]
+    files[3].write_bytes(files[2].read_bytes())  # the same content twice in one run
+    in_turn = ingest.ingest_paths(files, turn.db_path, turn)
+
+    release, ahead = threading.Event(), {}
+    real_copy, real_writable, real_ahead = ingest.shutil.copyfile, ingest.Work.writable, ingest.check_ahead
+
+    def slow_copy(src, dst):  # done only once every file that can go ahead has
+        assert release.wait(30)
+        return real_copy(src, dst)
+
+    def writable(work):
+        release.set()
+        return real_writable(work)
+
+    def check_ahead(con, path, *a):
+        ahead[path.name] = real_ahead(con, path, *a)
+        return ahead[path.name]
+
+    monkeypatch.setattr(ingest.shutil, "copyfile", slow_copy)
+    monkeypatch.setattr(ingest.Work, "writable", writable)
+    monkeypatch.setattr(ingest, "check_ahead", check_ahead)
+    early = ingest.ingest_paths(files, base.db_path, base)
+    # the roster waits for the run's registry file; the rest went ahead, the refused and the loaded
+    # ones only to be done again in their turn
+    assert {name: a is not None for name, a in ahead.items()} == {
+        "reg2.csv": True, "t1.csv": True, "t2.csv": True, "nul.csv": False, "old.csv": False}
+
+    def summary(r):
+        return (Path(r.file).name, r.status, r.feed, r.rows_read, r.inserted, r.updated, r.unchanged, r.quarantined,
+                r.reasons, r.message)
+    assert [summary(r) for r in early] == [summary(r) for r in in_turn]
+    assert [summary(r)[:5] for r in early] == [
+        ("reg2.csv", "loaded", "registry", 1, 1), ("roster2.csv", "loaded", "roster", 1, 1),
+        ("nul.csv", "refused", None, 0, 0), ("old.csv", "skipped", None, 0, 0),
+        ("t1.csv", "loaded", "tests", 3, 2), ("t2.csv", "skipped", None, 0, 0)]
+    assert "NUL" in early[2].message and early[4].reasons == {"time_format_sampled_at": 1}
+    for table, cols in (("tests", "sample_id, person_key, sampled_at, result, source_file"),
+                        ("employees", "person_key, credit_code, name"), ("enterprises", "credit_code, name"),
+                        ("quarantine", "file, line, reason_code, reason, raw_row"),
+                        ("ingest_log", "file, file_sha256, status, rows_read, rows_inserted, message, max_data_at")):
+        assert rows(base, f"SELECT {cols} FROM {table} ORDER BY ALL") == rows(turn, f"SELECT {cols} FROM {table} ORDER BY ALL")
+    assert rows(base, "SELECT count(*) FROM tests") == [(3,)]
 
 
 def test_quarantined_rows_retry_when_the_reference_arrives(tmp_path, s, monkeypatch):
