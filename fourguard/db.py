@@ -126,6 +126,12 @@ KEPT_ORDER = tuple(graphlib.TopologicalSorter({n: READS[n] & KEPT_AT_LATEST.keys
 # the kept macros a query may name as `model($as_of)` and read the kept table of directly
 DIRECT = tuple(n for n, k in KEPT_AT_LATEST.items() if k == _AT_LATEST)
 _DIRECT_CALL = re.compile(rf"\b({'|'.join(DIRECT)})\(\$as_of\)")
+# A coverage trend's own day (queries.testing_daily_sql), which reads the kept testing_days directly too.
+TREND_DAY = ("testing_days(CAST($as_of AS DATE), CAST($as_of AS DATE), $as_of, $county, $city, $sector, $codes, "
+             "$class_from, $class_to)")
+_TREND_DAY_ROWS = ("($county IS NULL OR k.county_code = $county) AND ($city IS NULL OR k.city_code = $city) "
+                   "AND ($sector IS NULL OR k.sector = $sector) "
+                   "AND ($codes IS NULL OR k.credit_code IN (SELECT unnest(CAST($codes AS VARCHAR[]))))")
 
 
 def _layer(name: str) -> str:
@@ -151,12 +157,13 @@ def kept_table(name: str, at: dt.datetime) -> str:
 
 
 def kept_sql(sql: str, as_of) -> str | None:
-    """The query with each `model($as_of)` of a directly kept model reading its kept table at as_of
-    instead (None when it names none): planning it skips the model's whole macro tree. The table
+    """The query with each `model($as_of)` of a directly kept model, and a trend's own day (TREND_DAY),
+    reading its kept table at as_of instead (None when it names none): planning it skips the model's whole macro tree. The table
     exists only while its rows are current; the caller runs the query as written if it is missing."""
     if not isinstance(as_of, dt.datetime) or "$as_of" not in sql:
         return None
     out = _DIRECT_CALL.sub(lambda m: kept_table(m.group(1), as_of), sql)
+    out = out.replace(TREND_DAY, f"(SELECT k.* FROM {kept_table('testing_days', as_of)} AS k WHERE {_TREND_DAY_ROWS})")
     return None if out == sql else out
 
 

@@ -563,6 +563,9 @@ def testing_daily_sql(con, start: dt.date, end: dt.date, as_of, county=None, cit
                  f"JOIN stg_enterprises AS e USING (credit_code) WHERE {in_scope}",
             scope).fetchone() if any(v is not None for v in scope.values()) else (None, None)
     for i, (a, b) in enumerate(live):
+        if a == b == as_of_time(as_of).date():  # the trend's own day, which a reader keeps (db.kept_sql)
+            parts.append(f"SELECT * FROM {db.TREND_DAY}")
+            continue
         parts.append(f"SELECT * FROM testing_days($live_from{i}, $live_to{i}, $as_of, $county, $city, $sector, $codes, "
                      "$class_from, $class_to)")
         params |= {f"live_from{i}": a, f"live_to{i}": b}

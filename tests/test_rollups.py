@@ -570,6 +570,16 @@ def test_a_reader_keeps_testing_at_the_latest_time_exactly_and_only_there(tmp_pa
 
     # A query naming a directly kept model reads its table itself (queries._run → db.kept_sql), not
     # through the macro (made to compute here, while the table is emptied).
+    def trend(reader, **scope):
+        return queries.coverage_trend(reader.cursor(), at.date() - dt.timedelta(days=2), at.date(), at, **scope)
+    county = kept.cursor().execute("SELECT any_value(county_code) FROM stg_enterprises").fetchone()[0]
+    for scope in ({}, {"county": county}):
+        assert trend(kept, **scope).equals(trend(recompute, **scope)) and len(trend(kept, **scope)) == 3
+    # a trend's own day is read from the table too, not through the macro (made to compute here)
+    params = db.KEPT_AT_LATEST["testing_days"].params
+    kept.cursor().execute(f"DELETE FROM {db.kept_table('testing_days', at)}")
+    kept.cursor().execute(f"CREATE OR REPLACE MACRO testing_days({params}) AS TABLE SELECT * FROM testing_days_live({params})")
+    assert list(trend(kept)["day"]) == list(trend(recompute)["day"])[:2]
     kept.cursor().execute(f"DELETE FROM {db.kept_table('enterprise_risk', at)}")
     kept.cursor().execute("CREATE OR REPLACE MACRO enterprise_risk(as_of) AS TABLE "
                           "SELECT * FROM enterprise_risk_live(as_of)")
