@@ -158,8 +158,9 @@ def kept_table(name: str, at: dt.datetime) -> str:
 
 def kept_sql(sql: str, as_of) -> str | None:
     """The query with each `model($as_of)` of a directly kept model, and a trend's own day (TREND_DAY),
-    reading its kept table at as_of instead (None when it names none): planning it skips the model's whole macro tree. The table
-    exists only while its rows are current; the caller runs the query as written if it is missing."""
+    reading its kept table at as_of instead (None when it names none): planning it skips the model's
+    whole macro tree. The table exists only while its rows are current; the caller runs the query as
+    written if it is missing."""
     if not isinstance(as_of, dt.datetime) or "$as_of" not in sql:
         return None
     out = _DIRECT_CALL.sub(lambda m: kept_table(m.group(1), as_of), sql)

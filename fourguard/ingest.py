@@ -129,15 +129,14 @@ class Work:
     def copying(self) -> bool:
         return self._copying is not None and not self._copying.done()
 
-    def writable(self) -> duckdb.DuckDBPyConnection:
-        """Wait for the copy and make it `raw` (a failed copy raises here); the connection."""
+    def writable(self) -> None:
+        """Wait for the copy and make it `raw` (a failed copy raises here)."""
         if self._copying is not None:
             self._copying.result()
             self._copying = None
             self.con.execute("DETACH raw")
             self.con.execute("ATTACH ? AS raw", [str(self.path)])
             db.create_raw_tables(self.con)
-        return self.con
 
 
 @contextlib.contextmanager
@@ -344,6 +343,13 @@ class Ahead:
 PARKED = ("rejected", "cand")
 
 
+def _loaded_before(con, sha: str) -> str | None:
+    """The file a loaded file with this content came in, if any."""
+    row = con.execute("SELECT file FROM raw.ingest_log WHERE file_sha256 = ? AND status = 'loaded' LIMIT 1",
+                      [sha]).fetchone()
+    return row[0] if row else None
+
+
 def _read_checked(con, path: Path, s: Settings, tmpdir: Path, src: readers.SourceFile | None,
                   started: dt.datetime) -> tuple[readers.SourceFile, int, dt.datetime | None]:
     """Read (unless `src` was) and validate one file: the source, rows read, and its latest data time."""
@@ -360,8 +366,7 @@ def check_ahead(con, path: Path, n: int, s: Settings, tmpdir: Path) -> Ahead | N
     t0, started = time.perf_counter(), beijing_now()
     try:
         sha = file_sha256(path)
-        if con.execute("SELECT 1 FROM raw.ingest_log WHERE file_sha256 = ? AND status = 'loaded' LIMIT 1",
-                       [sha]).fetchone():
+        if _loaded_before(con, sha):
             return None
         src, rows_read, max_data_at = _read_checked(con, path, s, tmpdir, None, started)
     except Exception:  # noqa: BLE001 — its turn reads it again and reports the problem
@@ -381,14 +386,13 @@ def ingest_file(con, path: Path, run_id: str, s: Settings, tmpdir: Path, src: re
     sha = None
     try:
         sha = ahead.sha if ahead else file_sha256(path)
-        done = con.execute("SELECT file FROM raw.ingest_log WHERE file_sha256 = ? AND status = 'loaded' LIMIT 1",
-                           [sha]).fetchone()
+        done = _loaded_before(con, sha)
         if ahead:
             for t in PARKED:
                 con.execute(f"DROP TABLE IF EXISTS {t}")
                 con.execute(f"ALTER TABLE {t}_{ahead.n} RENAME TO {t}")
         if done:
-            rep = FileReport(name, "skipped", message=f"内容与已导入的 {Path(done[0]).name} 完全相同，跳过")
+            rep = FileReport(name, "skipped", message=f"内容与已导入的 {Path(done).name} 完全相同，跳过")
             _log(con, run_id, rep, sha, None, started)
             return rep
         if ahead:
@@ -511,20 +515,21 @@ def ingest_paths(paths: Iterable[str | os.PathLike], db_path: str | os.PathLike 
         # While the copy is made, read and validate the files whose checks read nothing an earlier
         # file of the run writes (the references of a roster, a production or scan file wait for the
         # run's registry or place files).
-        in_run, ahead = {feed.name for _, feed in planned if feed}, {}
+        in_run, ahead, n = {feed.name for _, feed in planned if feed}, {}, max(len(planned), 1)
         for i, (path, feed) in enumerate(planned):
             if not work.copying():
                 break
             if feed is not None and not set(feed.references.values()) & in_run:
                 if progress:
-                    progress(i / max(len(planned), 1), f"正在读取并校验 {path.name}（{i + 1}/{len(planned)}）")
+                    progress(i / n / 2, f"正在读取并校验 {path.name}（{i + 1}/{len(planned)}）")
                 ahead[i] = check_ahead(con, path, i, s, Path(tmp))
         work.writable()
         rollups.ensure(con, s)  # a database from before the rollups (may spill: after SET temp_directory)
         rollups.start_tracking(con)
+        first = 0.5 if ahead else 0.0  # of the progress bar, taken by the files read ahead
         for i, (path, _) in enumerate(planned):
             if progress:
-                progress(i / max(len(planned), 1), f"正在导入 {path.name}（{i + 1}/{len(planned)}）")
+                progress(first + (1 - first) * i / n, f"正在导入 {path.name}（{i + 1}/{len(planned)}）")
             reports.append(ingest_file(con, path, run_id, s, Path(tmp), ahead=ahead.get(i)))
             if on_report:
                 on_report(reports[-1])
