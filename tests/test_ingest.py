@@ -263,6 +263,29 @@ def test_files_read_while_the_copy_is_made_load_as_they_would_in_turn(tmp_path, 
     assert rows(base, "SELECT count(*) FROM tests") == [(3,)]
 
 
+def test_a_copy_that_fails_while_files_are_read_ahead_loads_nothing(tmp_path, base, monkeypatch):
+    """A working copy that fails (a full disk) fails the run once the files read meanwhile need it:
+    the database is as it was and no half copy is left."""
+    before = rows(base, "SELECT count(*), max(file) FROM ingest_log")
+    size = base.db_path.stat().st_size
+    read = []
+
+    def full_disk(src, dst):
+        Path(dst).write_bytes(b"\0" * 4096)
+        time.sleep(0.5)  # the files are read meanwhile
+        raise OSError(28, "No space left on device")
+
+    real = ingest.check_ahead
+    monkeypatch.setattr(ingest.shutil, "copyfile", full_disk)
+    monkeypatch.setattr(ingest, "check_ahead", lambda con, path, *a: read.append(path.name) or real(con, path, *a))
+    with pytest.raises(OSError, match="No space"):
+        ingest.ingest_paths([write_feed(tmp_path / "t.csv", "tests", [sample()])], base.db_path, base)
+    assert read == ["t.csv"]
+    assert rows(base, "SELECT count(*), max(file) FROM ingest_log") == before
+    assert rows(base, "SELECT count(*) FROM tests") == [(0,)] and base.db_path.stat().st_size == size
+    assert not base.db_path.with_name(base.db_path.name + ".next").exists()
+
+
 def test_quarantined_rows_retry_when_the_reference_arrives(tmp_path, s, monkeypatch):
     ingest.ingest_paths([write_feed(tmp_path / "r.csv", "roster", ROSTER)], s.db_path, s)
     assert rows(s, "SELECT count(*) FROM quarantine WHERE retryable AND resolved_at IS NULL") == [(2,)]
