@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 import signal
@@ -223,7 +224,7 @@ def test_files_read_while_the_copy_is_made_load_as_they_would_in_turn(tmp_path, 
     in_turn = ingest.ingest_paths(files, turn.db_path, turn)
 
     release, ahead = threading.Event(), {}
-    real_copy, real_writable, real_ahead = ingest.shutil.copyfile, ingest.Work.writable, ingest.check_ahead
+    real_copy, real_writable, real_ahead = ingest.copy_file, ingest.Work.writable, ingest.check_ahead
 
     def slow_copy(src, dst):  # done only once every file that can go ahead has
         assert release.wait(30)
@@ -237,7 +238,7 @@ def test_files_read_while_the_copy_is_made_load_as_they_would_in_turn(tmp_path, 
         ahead[path.name] = real_ahead(con, path, *a)
         return ahead[path.name]
 
-    monkeypatch.setattr(ingest.shutil, "copyfile", slow_copy)
+    monkeypatch.setattr(ingest, "copy_file", slow_copy)
     monkeypatch.setattr(ingest.Work, "writable", writable)
     monkeypatch.setattr(ingest, "check_ahead", check_ahead)
     early = ingest.ingest_paths(files, base.db_path, base)
@@ -276,7 +277,7 @@ def test_a_copy_that_fails_while_files_are_read_ahead_loads_nothing(tmp_path, ba
         raise OSError(28, "No space left on device")
 
     real = ingest.check_ahead
-    monkeypatch.setattr(ingest.shutil, "copyfile", full_disk)
+    monkeypatch.setattr(ingest, "copy_file", full_disk)
     monkeypatch.setattr(ingest, "check_ahead", lambda con, path, *a: read.append(path.name) or real(con, path, *a))
     with pytest.raises(OSError, match="No space"):
         ingest.ingest_paths([write_feed(tmp_path / "t.csv", "tests", [sample()])], base.db_path, base)
@@ -284,6 +285,30 @@ def test_a_copy_that_fails_while_files_are_read_ahead_loads_nothing(tmp_path, ba
     assert rows(base, "SELECT count(*), max(file) FROM ingest_log") == before
     assert rows(base, "SELECT count(*) FROM tests") == [(0,)] and base.db_path.stat().st_size == size
     assert not base.db_path.with_name(base.db_path.name + ".next").exists()
+
+
+def test_the_working_copy_is_exact_with_or_without_copy_file_range(tmp_path, monkeypatch):
+    src = tmp_path / "src.bin"
+    src.write_bytes(os.urandom(3 << 20) + b"end")
+    ingest.copy_file(src, tmp_path / "a.bin")  # copy_file_range (here ext4: copied in the kernel)
+    assert (tmp_path / "a.bin").read_bytes() == src.read_bytes()
+    calls = []
+
+    def unsupported(*a):
+        calls.append(a)
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+    monkeypatch.setattr(ingest.os, "copy_file_range", unsupported)
+    ingest.copy_file(src, tmp_path / "b.bin")  # another file system: shutil.copyfile
+    assert (tmp_path / "b.bin").read_bytes() == src.read_bytes() and len(calls) == 1
+    monkeypatch.setattr(ingest.os, "copy_file_range", lambda *a: 0)  # "copied nothing": plainly again
+    ingest.copy_file(src, tmp_path / "c.bin")
+    assert (tmp_path / "c.bin").read_bytes() == src.read_bytes()
+
+    def full(*a):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(ingest.os, "copy_file_range", full)
+    with pytest.raises(OSError, match="No space"):
+        ingest.copy_file(src, tmp_path / "d.bin")
 
 
 def test_quarantined_rows_retry_when_the_reference_arrives(tmp_path, s, monkeypatch):

@@ -77,7 +77,7 @@ def half_copy(src, dst):
     die()
 
 if stage == "copying":
-    ingest.shutil.copyfile = half_copy
+    ingest.copy_file = half_copy
 elif stage == "reading":
     kill_after(readers, "read_source")
 elif stage == "merging":
