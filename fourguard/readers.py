@@ -201,15 +201,11 @@ def _read_csv(con: duckdb.DuckDBPyConnection, src: SourceFile, tmpdir: Path) -> 
         return
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
     con.execute("DROP TABLE IF EXISTS rej; DROP TABLE IF EXISTS rejscan")
-    try:
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE src_raw AS
-                SELECT *, row_number() OVER () AS _row FROM read_csv(?, header=false, skip=?,
-                  columns={columns}, delim=?, quote='"', escape='"', strict_mode=false,
+    try:  # straight into `src`: a table of every column first, then the mapped ones, copied all the text twice
+        _select_mapped(con, src, "c{}", line_expr=f"row_number() OVER () + {idx + 1}", source=f"""read_csv(?,
+                  header=false, skip=?, columns={columns}, delim=?, quote='"', escape='"', strict_mode=false,
                   store_rejects=true, rejects_table='rej', rejects_scan='rejscan', max_line_size={MAX_LINE_BYTES},
-                  buffer_size={2 * MAX_LINE_BYTES},
-                  encoding='utf-8')""",
-            [str(readable), idx + 1, delim])
+                  buffer_size={2 * MAX_LINE_BYTES}, encoding='utf-8')""", params=[str(readable), idx + 1, delim])
     except duckdb.InvalidInputException as exc:
         if "Maximum line size" not in str(exc):
             raise
@@ -221,7 +217,6 @@ def _read_csv(con: duckdb.DuckDBPyConnection, src: SourceFile, tmpdir: Path) -> 
         problem = {"MISSING COLUMNS": "列数少于表头", "TOO MANY COLUMNS": "列数多于表头"}.get(
             err, f"无法按 CSV 解析（{err}）")
         src.malformed.append((line, f"第 {line} 行{problem}（{msg}），该行未导入，请检查是否有多余或缺失的分隔符", raw))
-    _select_mapped(con, src, "c{}", line_expr=f"_row + {idx + 1}")
 
 
 def _cell_text(value, is_id: bool) -> str | None:
@@ -300,13 +295,16 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, src: SourceFile) -> None:
     _select_mapped(con, src, None, line_expr="_row", quoted=quoted)
 
 
-def _select_mapped(con, src: SourceFile, pattern: str | None, line_expr: str, quoted: dict | None = None):
+def _select_mapped(con, src: SourceFile, pattern: str | None, line_expr: str, quoted: dict | None = None,
+                   source: str = "src_raw", params: list | None = None):
+    """Temp table `src`: the mapped columns of `source` as text under their names, and _line."""
     parts = []
     for i, name in sorted(src.mapping.items()):
         col = quoted[i] if quoted else pattern.format(i)
         parts.append(f"CAST({col} AS VARCHAR) AS {name}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE src AS SELECT {', '.join(parts)}, {line_expr} AS _line FROM src_raw")
-    con.execute("DROP TABLE src_raw")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE src AS SELECT {', '.join(parts)}, {line_expr} AS _line FROM {source}",
+                params)
+    con.execute("DROP TABLE IF EXISTS src_raw")
     _add_missing_columns(con, src)
 
 
