@@ -51,10 +51,10 @@ def _cut_in_last_row(text: str, chars_into_row: int) -> bytes:
     return text[:start + chars_into_row].encode("utf-8")
 
 
-def _cut_inside_char(text: str, before: str) -> bytes:
-    """The file cut inside the UTF-8 bytes of the last occurrence of `before` (one byte of three kept)."""
-    raw = text.encode("utf-8")
-    return raw[:raw.rindex(before.encode("utf-8")) + 1]
+def _cut_inside_char(text: str, before: str, encoding: str = "utf-8") -> bytes:
+    """The file cut inside the bytes of the last occurrence of `before` (its first byte kept)."""
+    raw = text.encode(encoding)
+    return raw[:raw.rindex(before.encode(encoding)) + 1]
 
 
 def _half(data: bytes) -> bytes:
@@ -140,6 +140,11 @@ CORPUS: list[BadInput] = [
              counts=(1, 0, 0, 1), reasons={"csv_malformed": 1},
              check=("SELECT line, reason LIKE '%截断%' FROM quarantine", [(3, True)]),
              why="a last character cut in half proves the file is truncated: the last row is held"),
+    BadInput("gb18030_cut_mid_char.csv", lambda: _cut_inside_char(feed_text("tests", TWO_TESTS), "赵", "gb18030"),
+             "loaded", counts=(1, 0, 0, 1), reasons={"csv_malformed": 1},
+             check=("SELECT line, reason LIKE '%截断%', raw_row FROM quarantine",
+                    [(3, True, '{"原始行": "S2,%s**********%s,"}' % (P2[:4], P2[-4:]))]),
+             why="the same in GB18030, whose UTF-8 copy is made while the encoding is checked"),
     BadInput("xlsx_cut_in_half.xlsx", lambda: _half(feed_bytes("tests", TWO_TESTS * 50, fmt="xlsx")), "refused",
              words=("无法读取 Excel",), why="a broken zip cannot be read at all"),
     BadInput("parquet_without_footer.parquet", lambda: feed_bytes("tests", TWO_TESTS, fmt="parquet")[:-8],
