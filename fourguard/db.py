@@ -53,6 +53,11 @@ class Kept(NamedTuple):
 
 
 _AT_LATEST = Kept("as_of", "{at}", "CAST(as_of AS TIMESTAMP) = {at}")
+# The kept testing_days rows a call's scope wants: `{p}` prefixes its arguments ("" inside the macro, where
+# a bare `sector` is the argument; "$" in a query, TREND_DAY).
+_TESTING_DAYS_ROWS = ("({p}county IS NULL OR k.county_code = {p}county) AND ({p}city IS NULL OR k.city_code = {p}city) "
+                      "AND ({p}sector IS NULL OR k.sector = {p}sector) "
+                      "AND ({p}codes IS NULL OR k.credit_code IN (SELECT unnest(CAST({p}codes AS VARCHAR[]))))")
 RANGE_DAYS = 14  # the date range the trend pages open with: the last 14 days up to the data time (ui.filter_bar)
 # Table macros a reader keeps computed at its default as_of (freshness.latest_time), since most renders
 # ask for that time: the macro reads the kept rows when called for exactly that and computes any other
@@ -73,9 +78,7 @@ KEPT_AT_LATEST = {
         "CAST({at} AS DATE), CAST({at} AS DATE), {at}, NULL, NULL, NULL, NULL, NULL, NULL",
         "CAST(as_of AS TIMESTAMP) = {at} AND CAST(start_on AS DATE) = CAST({at} AS DATE) "
         "AND CAST(end_on AS DATE) = CAST({at} AS DATE)",
-        "(county IS NULL OR k.county_code = county) AND (city IS NULL OR k.city_code = city) "
-        "AND (sector IS NULL OR k.sector = sector) "  # a bare `sector` is the argument
-        "AND (codes IS NULL OR k.credit_code IN (SELECT unnest(CAST(codes AS VARCHAR[]))))"),
+        _TESTING_DAYS_ROWS.format(p="")),
     # the 生产经营 page's default range (each scope picks its rows from it, queries.production_overview)
     "production_daily": Kept(
         "start_on, end_on, as_of",
@@ -129,9 +132,6 @@ _DIRECT_CALL = re.compile(rf"\b({'|'.join(DIRECT)})\(\$as_of\)")
 # A coverage trend's own day (queries.testing_daily_sql), which reads the kept testing_days directly too.
 TREND_DAY = ("testing_days(CAST($as_of AS DATE), CAST($as_of AS DATE), $as_of, $county, $city, $sector, $codes, "
              "$class_from, $class_to)")
-_TREND_DAY_ROWS = ("($county IS NULL OR k.county_code = $county) AND ($city IS NULL OR k.city_code = $city) "
-                   "AND ($sector IS NULL OR k.sector = $sector) "
-                   "AND ($codes IS NULL OR k.credit_code IN (SELECT unnest(CAST($codes AS VARCHAR[]))))")
 
 
 def _layer(name: str) -> str:
@@ -164,7 +164,8 @@ def kept_sql(sql: str, as_of) -> str | None:
     if not isinstance(as_of, dt.datetime) or "$as_of" not in sql:
         return None
     out = _DIRECT_CALL.sub(lambda m: kept_table(m.group(1), as_of), sql)
-    out = out.replace(TREND_DAY, f"(SELECT k.* FROM {kept_table('testing_days', as_of)} AS k WHERE {_TREND_DAY_ROWS})")
+    out = out.replace(TREND_DAY, f"(SELECT k.* FROM {kept_table('testing_days', as_of)} AS k "
+                                 f"WHERE {_TESTING_DAYS_ROWS.format(p='$')})")
     return None if out == sql else out
 
 
