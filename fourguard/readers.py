@@ -140,7 +140,7 @@ class _Utf8Copy:
     def __init__(self, path: Path, tmpdir: Path):
         self.path = tmpdir / (path.stem + ".utf8.csv")
         self.fout = open(self.path, "w", encoding="utf-8", newline="")
-        self.pending, self.lf, self.cr = "", 0, 0
+        self.pending, self.lf, self.cr, self.cut_tail = "", 0, 0, False
 
     def write(self, text: str) -> None:
         text = self.pending + text
@@ -153,15 +153,15 @@ class _Utf8Copy:
 
     def close(self, cut_tail: bool = False) -> Path:
         """The copy; with `cut_tail`, its last line is left out (cut_line says which)."""
-        self.pending = self.pending.rstrip("\x1a")
+        self.pending, self.cut_tail = self.pending.rstrip("\x1a"), cut_tail
         if not cut_tail:
             self.fout.write(self.pending)
         self.fout.close()
         return self.path
 
     def cut_line(self) -> tuple[int, str] | None:
-        """(line, text) of a last line left out by close(cut_tail=True)."""
-        return ((self.lf or self.cr) + 1, self.pending) if self.pending else None
+        """(line, text) of the last line close(cut_tail=True) left out, if any."""
+        return ((self.lf or self.cr) + 1, self.pending) if self.cut_tail and self.pending else None
 
 
 def _clean_copy(path: Path, encoding: str, tmpdir: Path, cut_tail: bool) -> tuple[Path, tuple | None]:
@@ -171,7 +171,7 @@ def _clean_copy(path: Path, encoding: str, tmpdir: Path, cut_tail: bool) -> tupl
     with open(path, "rb") as fin:
         while chunk := fin.read(1 << 22):
             copy.write(decoder.decode(chunk))
-    return copy.close(cut_tail), copy.cut_line() if cut_tail else None
+    return copy.close(cut_tail), copy.cut_line()
 
 
 def _find_header(rows: list[list[str]], name: str) -> tuple[int, feeds.Feed, dict]:
@@ -219,7 +219,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, src: SourceFile, tmpdir: Path) -> 
         fh.seek(max(path.stat().st_size - 4, 0))
         ctrl_z = b"\x1a" in fh.read()
     if copy is not None:
-        readable, cut = copy.path, copy.cut_line() if cut_tail else None
+        readable, cut = copy.path, copy.cut_line()
     elif cut_tail or ctrl_z:
         readable, cut = _clean_copy(path, src.encoding, tmpdir, cut_tail)
     if cut:
