@@ -369,11 +369,10 @@ def _loaded_before(con, sha: str) -> str | None:
     return row[0] if row else None
 
 
-def _read_checked(con, path: Path, s: Settings, tmpdir: Path, src: readers.SourceFile | None,
+def _read_checked(con, path: Path, s: Settings, tmpdir: Path,
                   started: dt.datetime) -> tuple[readers.SourceFile, int, dt.datetime | None]:
-    """Read (unless `src` was) and validate one file: the source, rows read, and its latest data time."""
-    if src is None:
-        src = readers.read_source(con, path, tmpdir)
+    """Read and validate one file: the source, rows read, and its latest data time."""
+    src = readers.read_source(con, path, tmpdir)
     rows_read = con.execute("SELECT count(*) FROM src").fetchone()[0] + len(src.malformed)
     _validate(con, src.feed, s, started)
     return src, rows_read, _max_data_at(con, src.feed)
@@ -387,7 +386,7 @@ def check_ahead(con, path: Path, n: int, s: Settings, tmpdir: Path) -> Ahead | N
         sha = file_sha256(path)
         if _loaded_before(con, sha):
             return None
-        src, rows_read, max_data_at = _read_checked(con, path, s, tmpdir, None, started)
+        src, rows_read, max_data_at = _read_checked(con, path, s, tmpdir, started)
     except Exception:  # noqa: BLE001 — its turn reads it again and reports the problem
         return None
     con.execute("DROP TABLE checked")
@@ -396,13 +395,12 @@ def check_ahead(con, path: Path, n: int, s: Settings, tmpdir: Path) -> Ahead | N
     return Ahead(n, sha, src, rows_read, max_data_at, started, time.perf_counter() - t0)
 
 
-def ingest_file(con, path: Path, run_id: str, s: Settings, tmpdir: Path, src: readers.SourceFile | None = None,
-                ahead: Ahead | None = None) -> FileReport:
+def ingest_file(con, path: Path, run_id: str, s: Settings, tmpdir: Path, ahead: Ahead | None = None) -> FileReport:
     """Load one file in one transaction (or refuse it whole) and log the outcome; `ahead`: it was read
     and validated already (check_ahead)."""
     t0, started = time.perf_counter(), beijing_now()
     name = str(path)
-    sha = None
+    sha = src = None
     try:
         sha = ahead.sha if ahead else file_sha256(path)
         done = _loaded_before(con, sha)
@@ -418,7 +416,7 @@ def ingest_file(con, path: Path, run_id: str, s: Settings, tmpdir: Path, src: re
             src, rows_read, max_data_at, started = ahead.src, ahead.rows_read, ahead.max_data_at, ahead.started
             t0 -= ahead.seconds
         else:
-            src, rows_read, max_data_at = _read_checked(con, path, s, tmpdir, src, started)
+            src, rows_read, max_data_at = _read_checked(con, path, s, tmpdir, started)
         feed = src.feed
         con.execute("BEGIN")  # the file's writes: all of them or none
         inserted, updated, unchanged = _merge(con, feed, path.name, started)
