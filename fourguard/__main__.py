@@ -87,7 +87,7 @@ def cmd_bench(args) -> int:
     from . import bench
 
     bench.run(args.scale, args.days, args.data and Path(args.data), args.db and Path(args.db), args.repeat,
-              args.county, args.skip_ingest)
+              args.county, args.skip_ingest, args.skip_pages)
     return 0
 
 
@@ -161,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--county", default=None, help="单县测量用的县区代码（默认企业最多的县）")
     p.add_argument("--skip-ingest", dest="skip_ingest", action="store_true")
+    p.add_argument("--skip-pages", dest="skip_pages", action="store_true", help="只测导入（及其下限），不测页面")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("user", help="管理登录账号（本地账号文件，argon2 密码哈希）")

@@ -4,7 +4,9 @@ Steps (each printed as a row of one table at the end):
 1. the data: reuse a generated demo folder and its database, or generate and ingest them;
 2. one day of tests: DuckDB merely reading the day's CSV files into a table with every column as
    text, beside fourguard's ingest of the same files (validated, hashed, deduplicated, merged)
-   into a copy of the database from which that day's tests were removed first;
+   into a copy of the database from which that day's tests were removed first; and the floor: the
+   least work any correct load of those files does (bench_floor), stage by stage, beside the same
+   read_csv;
 3. every page's data: the queries one render of the page makes (recorded by running the page once
    through Streamlit's AppTest), replayed uncached `--repeat` times, for the whole scope and for one
    county, at the latest data time and at a time between loads (first computed, then once the
@@ -14,6 +16,7 @@ Steps (each printed as a row of one table at the end):
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import os
 import resource
@@ -79,21 +82,52 @@ def day_files(data_dir: Path) -> tuple[str, list[Path]]:
     return day, sorted(by_day[day])
 
 
-def bench_ingest(db_path: Path, data_dir: Path, workdir: Path, rows: list[Row]) -> None:
-    """Raw read_csv of one day of tests beside fourguard's ingest of the same files."""
-    from . import ingest, readers
+def _utf8_copies(files: list[Path], workdir: Path) -> tuple[list[Path], float, int]:
+    """DuckDB reads UTF-8 only: each GB18030 or UTF-16 file (as providers send them) as a UTF-8 copy,
+    for the baselines; (paths, seconds fourguard's own check and transcoding took, files copied)."""
+    from . import readers
 
-    day, files = day_files(data_dir)
-    # DuckDB reads UTF-8 only: a GB18030 or UTF-16 file (as providers send them) is read from a UTF-8
-    # copy made beforehand, untimed, so the baseline is DuckDB's parse alone. Each file into its own
-    # table (their title rows and header aliases differ).
-    copies, secs = 0, 0.0
-    con = duckdb.connect()
-    for i, f in enumerate(files):
+    out, secs, copies = [], 0.0, 0
+    for f in files:
+        t0 = time.perf_counter()
         encoding = readers.detect_encoding(f)
         if encoding not in ("utf-8", "utf-8-sig"):
             f, _ = readers._clean_copy(f, encoding, workdir, False)
             copies += 1
+            secs += time.perf_counter() - t0
+        out.append(f)
+    return out, secs, copies
+
+
+def _day_before(db_path: Path, day: str, files: list[Path], target: Path) -> None:
+    """A copy of the database from which the day's tests were removed, its rollups as they stood before."""
+    from . import ingest
+
+    shutil.copyfile(db_path, target)
+    day_start = dt.datetime.strptime(day, "%Y%m%d")
+    with duckdb.connect() as w:
+        w.execute("ATTACH ? AS raw", [str(target)])
+        db.create_raw_tables(w)
+        db._regions_table(w)
+        w.execute("DELETE FROM raw.tests WHERE sampled_at >= ? AND sampled_at < ?",
+                  [day_start, day_start + dt.timedelta(days=1)])
+        w.execute("DELETE FROM raw.ingest_log WHERE file_sha256 IN (SELECT unnest(?))",
+                  [[ingest.file_sha256(f) for f in files]])
+        rollups.rebuild(w, Settings(db_path=target))
+        w.execute("CHECKPOINT raw")
+
+
+def bench_ingest(db_path: Path, data_dir: Path, workdir: Path, rows: list[Row]) -> None:
+    """Raw read_csv of one day of tests beside fourguard's ingest of the same files, and the floor."""
+    from . import ingest
+
+    day, files = day_files(data_dir)
+    # The baseline is DuckDB's parse alone: non-UTF-8 files are read from UTF-8 copies made untimed.
+    # Each file into its own table (their title rows and header aliases differ).
+    utf8, transcode_secs, copies = _utf8_copies(files, workdir)
+    secs = 0.0
+    con = duckdb.connect()
+    for i, f in enumerate(utf8):
         secs += _timed(con.execute, f"CREATE TEMP TABLE t{i} AS SELECT * FROM read_csv(?, all_varchar = true)",
                        [str(f)])[0]
     n = sum(con.execute(f"SELECT count(*) FROM t{i}").fetchall()[0][0] for i in range(len(files)))
@@ -101,25 +135,92 @@ def bench_ingest(db_path: Path, data_dir: Path, workdir: Path, rows: list[Row]) 
     rows.append(Row(f"read_csv all_varchar, tests of {day}", [secs],
                     f"{n:,} rows in {len(files)} files ({copies} read from a UTF-8 copy, made untimed)"))
     raw_secs = secs
+    rows.append(Row("  encoding check + GB18030 → UTF-8 (fourguard, inside its ingest)", [transcode_secs],
+                    f"{copies} files; DuckDB 2.0 reads no GB18030 (no offline encodings extension)"))
 
+    before = workdir / "before.duckdb"
+    secs, _ = _timed(_day_before, db_path, day, files, before)
+    rows.append(Row("set up: the database without that day (bench)", [secs],
+                    f"{db_path.stat().st_size / 2**30:.2f} GB, rollups rebuilt"))
     work = workdir / "bench.duckdb"
-    secs, _ = _timed(shutil.copyfile, db_path, work)
-    rows.append(Row("copy the database (bench set-up)", [secs], f"{db_path.stat().st_size / 2**30:.2f} GB"))
-    day_start = dt.datetime.strptime(day, "%Y%m%d")
-    with duckdb.connect() as w:
-        w.execute("ATTACH ? AS raw", [str(work)])
-        db.create_raw_tables(w)
-        db._regions_table(w)
-        shas = [ingest.file_sha256(f) for f in files]
-        w.execute("DELETE FROM raw.tests WHERE sampled_at >= ? AND sampled_at < ?",
-                  [day_start, day_start + dt.timedelta(days=1)])
-        w.execute("DELETE FROM raw.ingest_log WHERE file_sha256 IN (SELECT unnest(?))", [shas])
-        rollups.rebuild(w, Settings(db_path=work))  # the rollups as they stood before that day arrived
-        w.execute("CHECKPOINT raw")
+    shutil.copyfile(before, work)
     secs, reports = _timed(ingest.ingest_paths, files, work, Settings(db_path=work))
     loaded = sum(r.loaded for r in reports)
     rows.append(Row(f"fourguard ingest, tests of {day}", [secs],
                     f"{loaded:,} rows; {secs / raw_secs:.1f}× read_csv (target ≤ 4×)"))
+    work.unlink()
+    shutil.copyfile(before, work)
+    bench_floor(work, utf8, raw_secs, rows)
+    work.unlink()
+    before.unlink()
+
+
+def bench_floor(work: Path, files: list[Path], raw_secs: float, rows: list[Row]) -> None:
+    """The least work any correct load of the day does, each stage timed on the database without it: the
+    files parsed straight into typed, checked, hashed rows (fourguard's checks in one pass, nothing
+    quarantined), the new rows appended, one commit made durable; then the least span rollup (each
+    person's latest span closed, the new spans appended) in its own transaction. No staff spans,
+    testing_days, quarantine, transcoding or snapshot copy: each of those only adds."""
+    from . import feeds, readers, validate
+
+    feed = feeds.FEEDS["tests"]
+    s = Settings(db_path=work)
+    con = duckdb.connect(config={"threads": os.cpu_count() or 2, "memory_limit": "1GB"})
+    con.execute("SET fsync_mode = 'NONE'; SET checkpoint_threshold = '1TB'")
+    db._regions_table(con)
+    con.execute("ATTACH ? AS raw", [str(work)])
+    checked, times = validate.checked_sql(feed), {}
+
+    def stage(name, sql, params=None):
+        secs, out = _timed(con.execute, sql, params)
+        times[name] = times.get(name, 0.0) + secs
+        return out
+
+    for i, f in enumerate(files):
+        with open(f, encoding="utf-8-sig", newline="") as fh:
+            head = [next(csv.reader([fh.readline()]), []) for _ in range(readers.HEAD_ROWS)]
+        idx, _, mapping = readers._find_header(head, f.name)
+        types = "{" + ", ".join(f"'c{j}': 'VARCHAR'" for j in range(len(head[idx]))) + "}"
+        mapped = [f"c{j} AS {name}" for j, name in sorted(mapping.items())]
+        mapped += [f"NULL::VARCHAR AS {c.name}" for c in feed.columns if c.name not in mapping.values()]
+        con.execute(f"CREATE OR REPLACE TEMP VIEW src AS SELECT {', '.join(mapped)}, "
+                    f"row_number() OVER () + {idx + 1} AS _line, NULL::UHUGEINT AS _person_key, "
+                    f"NULL::VARCHAR AS _id_masked, NULL::BIGINT AS _qid FROM read_csv({validate.lit(f)}, "
+                    f"header = false, skip = {idx + 1}, columns = {types}, quote = '\"', escape = '\"', "
+                    "strict_mode = false)")
+        stage("parse, type, check, hash (one pass)", f"CREATE TEMP TABLE v{i} AS {checked}",
+              {"hash_key": s.hash_key, "now_limit": dt.datetime.now()})
+    cols = "sample_id, person_key, id_masked, name, sampled_at, result, resulted_at, tube, pool_id, site"
+    valid = " UNION ALL ".join(f"SELECT {cols} FROM v{i} WHERE _reason_code IS NULL" for i in range(len(files)))
+    [(lo, hi)] = con.execute(f"SELECT min(sampled_at), max(sampled_at) FROM ({valid})").fetchall()
+    con.execute("BEGIN")
+    [(appended,)] = stage(
+        "append the rows not loaded before", f"INSERT INTO raw.tests SELECT *, 'bench', now()::TIMESTAMP FROM ({valid}) "
+        "AS g WHERE NOT EXISTS (SELECT 1 FROM raw.tests AS t WHERE t.sampled_at BETWEEN ? AND ? "
+        "AND t.sample_id = g.sample_id AND t.person_key = g.person_key)", [lo, hi]).fetchall()
+    stage("commit and checkpoint", "COMMIT; CHECKPOINT raw")
+    con.execute("BEGIN")
+    stage("spans: latest closed, new appended", f"""
+        CREATE TEMP TABLE firsts AS SELECT person_key, min(sampled_at) AS first_at FROM ({valid}) GROUP BY 1;
+        CREATE TEMP TABLE closing AS SELECT s.person_key, s.sampled_at, s.result, s.tube, f.first_at
+            FROM raw.test_spans AS s JOIN firsts AS f ON s.person_key = f.person_key
+            AND s.next_sampled_at IS NULL AND s.sampled_at < f.first_at;
+        DELETE FROM raw.test_spans AS s USING closing AS c WHERE s.person_key = c.person_key
+            AND s.sampled_at = c.sampled_at;
+        INSERT INTO raw.test_spans SELECT * FROM closing;
+        INSERT INTO raw.test_spans SELECT person_key, sampled_at, result, tube,
+            lead(sampled_at) OVER (PARTITION BY person_key ORDER BY sampled_at) FROM ({valid})""")
+    stage("spans: commit and checkpoint", "COMMIT; CHECKPOINT raw")
+    con.close()
+    for name, secs in times.items():
+        rows.append(Row(f"  floor: {name}", [secs], f"{secs / raw_secs:.2f}× read_csv"))
+    load = sum(v for k, v in times.items() if not k.startswith("spans"))
+    total = sum(times.values())
+    rows.append(Row("floor: validated, hashed, deduplicated, durable", [load],
+                    f"{appended:,} rows; {load / raw_secs:.2f}× read_csv"))
+    rows.append(Row("floor: and the least span rollup", [total],
+                    f"{total / raw_secs:.2f}× read_csv, before staff spans, testing_days, quarantine, "
+                    "transcoding and the snapshot copy"))
 
 
 def record_page(page: str, params: dict) -> list[list[tuple]]:
@@ -239,7 +340,8 @@ def print_table(rows: list[Row], header: str) -> None:
 
 
 def run(scale: str = "province", days: int = 14, data_dir: Path | None = None, db_path: Path | None = None,
-        repeat: int = 5, county: str | None = None, skip_ingest: bool = False) -> list[Row]:
+        repeat: int = 5, county: str | None = None, skip_ingest: bool = False,
+        skip_pages: bool = False) -> list[Row]:
     data_dir = Path(data_dir or Path(tempfile.gettempdir()) / f"fourguard_bench_{scale}")
     db_path = Path(db_path or data_dir.with_suffix(".duckdb"))
     rows: list[Row] = []
@@ -247,16 +349,17 @@ def run(scale: str = "province", days: int = 14, data_dir: Path | None = None, d
     with tempfile.TemporaryDirectory(dir=db_path.parent) as work:
         if not skip_ingest:
             bench_ingest(db_path, data_dir, Path(work), rows)
-    reader = db.connect(db_path, keep=False)
-    con = reader.cursor()
-    latest = freshness.latest_data_at(con)
-    county = county or con.execute(
-        "SELECT county_code FROM stg_enterprises GROUP BY ALL ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
-    reader.close()
-    between = (latest - dt.timedelta(days=3)).replace(minute=17)
-    scopes = [("whole scope", {}), (f"county {county}", {"county": county}),
-              (f"whole scope, {between:%m-%d %H:%M}", {"as_of": between.strftime("%Y-%m-%dT%H:%M")})]
-    bench_pages(db_path, repeat, rows, scopes)
+    if not skip_pages:
+        reader = db.connect(db_path, keep=False)
+        con = reader.cursor()
+        latest = freshness.latest_data_at(con)
+        county = county or con.execute(
+            "SELECT county_code FROM stg_enterprises GROUP BY ALL ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+        reader.close()
+        between = (latest - dt.timedelta(days=3)).replace(minute=17)
+        scopes = [("whole scope", {}), (f"county {county}", {"county": county}),
+                  (f"whole scope, {between:%m-%d %H:%M}", {"as_of": between.strftime("%Y-%m-%dT%H:%M")})]
+        bench_pages(db_path, repeat, rows, scopes)
     rows.append(Row("memory: resident now / peak (MB)", [], f"{_rss_mb():.0f} / "
                     f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}"))
     cpu = psutil.cpu_count()
