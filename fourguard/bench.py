@@ -117,8 +117,9 @@ def _day_before(db_path: Path, day: str, files: list[Path], target: Path) -> Non
         w.execute("CHECKPOINT raw")
 
 
-def bench_ingest(db_path: Path, data_dir: Path, workdir: Path, rows: list[Row]) -> None:
-    """Raw read_csv of one day of tests beside fourguard's ingest of the same files, and the floor."""
+def bench_ingest(db_path: Path, data_dir: Path, workdir: Path, rows: list[Row]) -> tuple[int, int]:
+    """Raw read_csv of one day of tests beside fourguard's ingest of the same files, and the floor;
+    (rows fourguard loaded, rows the floor appended)."""
     from . import ingest
 
     day, files = day_files(data_dir)
@@ -150,17 +151,19 @@ def bench_ingest(db_path: Path, data_dir: Path, workdir: Path, rows: list[Row]) 
                     f"{loaded:,} rows; {secs / raw_secs:.1f}× read_csv (target ≤ 4×)"))
     work.unlink()
     shutil.copyfile(before, work)
-    bench_floor(work, utf8, raw_secs, rows)
+    appended = bench_floor(work, utf8, raw_secs, rows)
     work.unlink()
     before.unlink()
+    return loaded, appended
 
 
-def bench_floor(work: Path, files: list[Path], raw_secs: float, rows: list[Row]) -> None:
+def bench_floor(work: Path, files: list[Path], raw_secs: float, rows: list[Row]) -> int:
     """The least work any correct load of the day does, each stage timed on the database without it: the
     files parsed straight into typed, checked, hashed rows (fourguard's checks in one pass, nothing
     quarantined), the new rows appended, one commit made durable; then the least span rollup (each
     person's latest span closed, the new spans appended) in its own transaction. No staff spans,
-    testing_days, quarantine, transcoding or snapshot copy: each of those only adds."""
+    testing_days, quarantine, transcoding or snapshot copy: each of those only adds. The rows appended
+    (returned) are the ones fourguard's ingest loads from the same files."""
     from . import feeds, readers, validate
 
     feed = feeds.FEEDS["tests"]
@@ -195,7 +198,7 @@ def bench_floor(work: Path, files: list[Path], raw_secs: float, rows: list[Row])
     [(lo, hi)] = con.execute(f"SELECT min(sampled_at), max(sampled_at) FROM ({valid})").fetchall()
     con.execute("BEGIN")
     [(appended,)] = stage(
-        "append the rows not loaded before", f"INSERT INTO raw.tests SELECT *, 'bench', now()::TIMESTAMP FROM ({valid}) "
+        "append the rows not loaded before (by key)", f"INSERT INTO raw.tests SELECT *, 'bench', now()::TIMESTAMP FROM ({valid}) "
         "AS g WHERE NOT EXISTS (SELECT 1 FROM raw.tests AS t WHERE t.sampled_at BETWEEN ? AND ? "
         "AND t.sample_id = g.sample_id AND t.person_key = g.person_key)", [lo, hi]).fetchall()
     stage("commit and checkpoint", "COMMIT; CHECKPOINT raw")
@@ -221,6 +224,7 @@ def bench_floor(work: Path, files: list[Path], raw_secs: float, rows: list[Row])
     rows.append(Row("floor: and the least span rollup", [total],
                     f"{total / raw_secs:.2f}× read_csv, before staff spans, testing_days, quarantine, "
                     "transcoding and the snapshot copy"))
+    return appended
 
 
 def record_page(page: str, params: dict) -> list[list[tuple]]:
